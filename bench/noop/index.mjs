@@ -1,0 +1,2 @@
+// The function the benchmarks invoke: returns at once.
+export const handler = async () => ({});

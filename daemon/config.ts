@@ -1,0 +1,105 @@
+/**
+ * Daemon options: defaults, sources (command line over `LAMBDAD_*` environment) and validation, in one place.
+ * The result is frozen; every message names the option at fault.
+ */
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** How long an idle execution context stays warm before it is reaped. */
+  readonly keepWarmMs: number;
+  /** Pre-started worker threads kept ready per memory size, so cold starts skip thread start-up. */
+  readonly spareWorkers: number;
+  /** Log bytes kept per function; the oldest events go first. */
+  readonly logBytesPerFunction: number;
+  /** How long a stopping daemon lets running invocations finish. */
+  readonly shutdownGraceMs: number;
+}
+
+interface OptionSpec {
+  readonly key: keyof Config;
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  readonly parse: (raw: string, name: string) => Config[keyof Config];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function integerIn(min: number, max: number, scale = 1) {
+  return (raw: string, name: string): number => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${raw}'`);
+    }
+    return value * scale;
+  };
+}
+
+function loopbackHost(raw: string, name: string): string {
+  const host = raw.trim();
+  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+  if (!loopback) {
+    // Authentication does not exist yet; serving beyond this machine would hand out code execution.
+    throw new ConfigError(`${name} must be a loopback address (127.0.0.0/8, ::1 or localhost), got '${raw}'`);
+  }
+  return host;
+}
+
+function pattern(re: RegExp, what: string) {
+  return (raw: string, name: string): string => {
+    if (!re.test(raw)) throw new ConfigError(`${name} must be ${what}, got '${raw}'`);
+    return raw;
+  };
+}
+
+export const OPTIONS: readonly OptionSpec[] = Object.freeze([
+  { key: 'host', flag: 'host', env: 'LAMBDAD_HOST', help: 'address to listen on (loopback only)', parse: loopbackHost },
+  { key: 'port', flag: 'port', env: 'LAMBDAD_PORT', help: 'port to listen on (0 picks a free one)', parse: integerIn(0, 65_535) },
+  { key: 'dataDir', flag: 'data-dir', env: 'LAMBDAD_DATA_DIR', help: 'where functions, code and logs are kept', parse: (raw) => resolve(raw) },
+  { key: 'region', flag: 'region', env: 'LAMBDAD_REGION', help: 'region in ARNs and AWS_REGION', parse: pattern(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'a region such as us-east-1') },
+  { key: 'accountId', flag: 'account-id', env: 'LAMBDAD_ACCOUNT_ID', help: 'account id in ARNs', parse: pattern(/^\d{12}$/, 'twelve digits') },
+  { key: 'keepWarmMs', flag: 'keep-warm-seconds', env: 'LAMBDAD_KEEP_WARM_SECONDS', help: 'idle time before a warm context is reaped', parse: integerIn(1, 86_400, 1000) },
+  { key: 'spareWorkers', flag: 'spare-workers', env: 'LAMBDAD_SPARE_WORKERS', help: 'pre-started threads per memory size (0 disables)', parse: integerIn(0, 64) },
+  { key: 'logBytesPerFunction', flag: 'log-bytes-per-function', env: 'LAMBDAD_LOG_BYTES_PER_FUNCTION', help: 'log bytes kept per function', parse: integerIn(4096, 1 << 30) },
+  { key: 'shutdownGraceMs', flag: 'shutdown-grace-seconds', env: 'LAMBDAD_SHUTDOWN_GRACE_SECONDS', help: 'time running invocations get to finish on stop', parse: integerIn(0, 900, 1000) },
+]);
+
+export const DEFAULTS: Readonly<Record<keyof Config, string>> = Object.freeze({
+  host: '127.0.0.1',
+  port: '9001',
+  dataDir: './.lambdad',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  keepWarmMs: '600',
+  spareWorkers: '2',
+  logBytesPerFunction: String(1024 * 1024),
+  shutdownGraceMs: '30',
+});
+
+/**
+ * Builds the config from, in order of precedence: explicit values (command-line flags, keyed by flag name),
+ * the environment, the defaults.
+ */
+export function loadConfig(flags: Readonly<Record<string, string | undefined>> = {}, env: NodeJS.ProcessEnv = {}): Config {
+  const known = new Set(OPTIONS.map((o) => o.flag));
+  for (const flag of Object.keys(flags)) {
+    if (!known.has(flag)) throw new ConfigError(`unknown option --${flag}`);
+  }
+  const config: Record<string, unknown> = {};
+  for (const option of OPTIONS) {
+    const fromFlag = flags[option.flag];
+    const fromEnv = env[option.env];
+    if (fromFlag !== undefined) config[option.key] = option.parse(fromFlag, `--${option.flag}`);
+    else if (fromEnv !== undefined && fromEnv !== '') config[option.key] = option.parse(fromEnv, option.env);
+    else config[option.key] = option.parse(DEFAULTS[option.key], `--${option.flag}`);
+  }
+  return Object.freeze(config as unknown as Config);
+}

@@ -1,0 +1,49 @@
+/** The environment a function sees: its own variables plus Lambda's reserved ones (spec/runtime.md §2). */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FunctionConfiguration } from '../registry/index.js';
+import { WORKER_ENTRY } from './execution-context.js';
+
+export interface EnvironmentInputs {
+  readonly configuration: FunctionConfiguration;
+  readonly executedVersion: string;
+  readonly region: string;
+  readonly codeDirectory: string;
+  readonly logStreamName: string;
+  readonly tmpDirectory: string;
+}
+
+const RUNTIME_DIRECTORY = dirname(fileURLToPath(WORKER_ENTRY));
+
+export function functionEnvironment(inputs: EnvironmentInputs): Record<string, string> {
+  const { configuration, codeDirectory } = inputs;
+  return {
+    ...configuration.Environment?.Variables,
+    _HANDLER: configuration.Handler,
+    AWS_REGION: inputs.region,
+    AWS_DEFAULT_REGION: inputs.region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${configuration.Runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: configuration.FunctionName,
+    AWS_LAMBDA_FUNCTION_VERSION: inputs.executedVersion,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(configuration.MemorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: configuration.LoggingConfig.LogGroup,
+    AWS_LAMBDA_LOG_STREAM_NAME: inputs.logStreamName,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    LAMBDA_TASK_ROOT: codeDirectory,
+    LAMBDA_RUNTIME_DIR: RUNTIME_DIRECTORY,
+    NODE_PATH: `${codeDirectory}/node_modules`,
+    TZ: ':UTC',
+    LANG: 'en_US.UTF-8',
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    // Each context has its own temporary directory, standing in for Lambda's /tmp.
+    TMPDIR: inputs.tmpDirectory,
+    TMP: inputs.tmpDirectory,
+    TEMP: inputs.tmpDirectory,
+  };
+}
+
+/** `YYYY/MM/DD/[version]<32 lowercase hex>`, one per execution context, as on Lambda. */
+export function logStreamName(now: number, executedVersion: string, hex32: string): string {
+  const date = new Date(now).toISOString().slice(0, 10).replaceAll('-', '/');
+  return `${date}/[${executedVersion}]${hex32}`;
+}

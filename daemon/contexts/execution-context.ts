@@ -1,0 +1,167 @@
+/**
+ * One execution context: a worker thread run by its own single-thread Piscina pool. The pool gives us the
+ * task protocol, Atomics-based freezing between tasks, transfer of bytes, and termination on abort; having
+ * one per context gives each context its own heap limit, and lets a context be reaped or discarded exactly.
+ */
+import { rmSync } from 'node:fs';
+import { Piscina } from 'piscina';
+import { Journal } from './journal.js';
+import type { ContextBinding, InvokeReply, InvokeTask, LogRecord, WorkerTask } from './messages.js';
+
+export enum ContextState {
+  Starting = 'starting',
+  /** Idle between invocations: its thread is blocked in Atomics.wait, its timers frozen. */
+  Frozen = 'frozen',
+  Busy = 'busy',
+  Dead = 'dead',
+}
+
+const TRANSITIONS: Readonly<Record<ContextState, readonly ContextState[]>> = {
+  [ContextState.Starting]: [ContextState.Frozen, ContextState.Dead],
+  [ContextState.Frozen]: [ContextState.Busy, ContextState.Dead],
+  [ContextState.Busy]: [ContextState.Frozen, ContextState.Dead],
+  [ContextState.Dead]: [],
+};
+
+/** How an invocation left the thread, when the thread itself did not answer. */
+export type ThreadFailure =
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'out-of-memory' }
+  | { readonly kind: 'exit'; readonly exitCode: number | null }
+  | { readonly kind: 'crash'; readonly error: Error };
+
+export type RunResult = { readonly kind: 'reply'; readonly reply: InvokeReply } | ThreadFailure;
+
+/** How an invocation ended, with what it logged (read even when the thread died). */
+export interface RunReport {
+  readonly result: RunResult;
+  readonly initLogs: readonly LogRecord[];
+  readonly logs: readonly LogRecord[];
+  /** Records that did not fit the context's journal. */
+  readonly droppedLogs: number;
+  /** Set on the context's first invocation: how long loading the handler took. */
+  readonly initDurationMs?: number;
+}
+
+export const WORKER_ENTRY = new URL('./worker/bootstrap.js', import.meta.url).href;
+
+export interface ContextOptions {
+  readonly memoryMb: number;
+  /** The context's own temporary directory (its TMPDIR), removed with the context. */
+  readonly tmpDirectory: string;
+  readonly onDeath: (context: ExecutionContext) => void;
+}
+
+export class ExecutionContext {
+  readonly memoryMb: number;
+  readonly tmpDirectory: string;
+  #state = ContextState.Starting;
+  #binding: ContextBinding | null = null;
+  /** The function version this context serves, once bound. */
+  #versionKey: string | null = null;
+  readonly #pool: Piscina;
+  readonly #journal = Journal.create();
+  readonly #onDeath: (context: ExecutionContext) => void;
+
+  constructor(options: ContextOptions) {
+    this.memoryMb = options.memoryMb;
+    this.tmpDirectory = options.tmpDirectory;
+    this.#onDeath = options.onDeath;
+    this.#pool = new Piscina({
+      filename: WORKER_ENTRY,
+      // The thread is started by warmUp(); nothing may start another behind our back after it dies.
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: 1,
+      atomics: 'sync',
+      // Never the daemon's environment: the binding brings the function's own.
+      env: {},
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+      workerData: { journal: this.#journal.buffer },
+    });
+    // Without a listener, a worker error outside a task would crash the daemon.
+    this.#pool.on('error', () => this.#die());
+  }
+
+  get state(): ContextState {
+    return this.#state;
+  }
+
+  get versionKey(): string | null {
+    return this.#versionKey;
+  }
+
+  /** Starts the thread and loads the runtime, so that the first invocation only loads the function. */
+  async warmUp(): Promise<void> {
+    try {
+      await this.#pool.run({ kind: 'warm-up' } satisfies WorkerTask);
+      this.#transition(ContextState.Frozen);
+    } catch (error) {
+      this.#die();
+      throw error;
+    }
+  }
+
+  /** Runs one invocation; binds the context to `versionKey` on its first. */
+  async run(versionKey: string, binding: ContextBinding, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunReport> {
+    const result = await this.#run(versionKey, binding, task, timeoutMs);
+    const { initLogs, logs, dropped, initDurationMs } = this.#journal.drain();
+    return { result, initLogs, logs, droppedLogs: dropped, ...(initDurationMs === undefined ? {} : { initDurationMs }) };
+  }
+
+  async #run(versionKey: string, binding: ContextBinding, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunResult> {
+    if (this.#versionKey !== null && this.#versionKey !== versionKey) throw new Error(`context of ${this.#versionKey} asked to run ${versionKey}`);
+    this.#transition(ContextState.Busy);
+    const first = this.#binding === null;
+    this.#binding = binding;
+    this.#versionKey = versionKey;
+
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    const payload = task.payload;
+    const message: InvokeTask = { kind: 'invoke', ...task, ...(first ? { binding } : {}) };
+    try {
+      const reply = (await this.#pool.run(message, {
+        signal: abort.signal,
+        // The caller hands the event bytes over; only a view that owns its whole buffer can move.
+        transferList: payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength && !(payload.buffer instanceof SharedArrayBuffer) ? [payload.buffer] : [],
+      })) as InvokeReply;
+      if (reply.discard) this.#die();
+      else this.#transition(ContextState.Frozen);
+      return { kind: 'reply', reply };
+    } catch (error) {
+      this.#die();
+      if (abort.signal.aborted) return { kind: 'timeout' };
+      return classifyThreadError(error as Error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Ends the context: terminates its thread and removes its temporary directory. */
+  destroy(): Promise<void> {
+    this.#die();
+    return this.#pool.destroy();
+  }
+
+  #die(): void {
+    if (this.#state === ContextState.Dead) return;
+    this.#state = ContextState.Dead;
+    void this.#pool.destroy().finally(() => rmSync(this.tmpDirectory, { recursive: true, force: true }));
+    this.#onDeath(this);
+  }
+
+  #transition(next: ContextState): void {
+    if (!TRANSITIONS[this.#state].includes(next)) throw new Error(`execution context cannot go from ${this.#state} to ${next}`);
+    this.#state = next;
+  }
+}
+
+function classifyThreadError(error: Error): ThreadFailure {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return { kind: 'out-of-memory' };
+  const exit = /^worker exited with code: (-?\d+)$/.exec(error.message);
+  if (exit !== null) return { kind: 'exit', exitCode: Number(exit[1]) };
+  return { kind: 'crash', error };
+}

@@ -1,0 +1,235 @@
+/**
+ * Execution contexts: where an invocation runs. Warm contexts are kept per function version and reused most
+ * recently used first; a cold start takes a spare context (thread already started, runtime loaded) of the
+ * right memory size, or starts one; idle contexts are reaped after the keep-warm period.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock, Ids } from '../clock.js';
+import type { InvokeTarget } from '../registry/index.js';
+import { functionEnvironment, logStreamName } from './environment.js';
+import { ContextState, ExecutionContext, type RunReport } from './execution-context.js';
+
+export { ContextState, type RunReport, type RunResult, type ThreadFailure } from './execution-context.js';
+export type { InvokeReply, LogRecord, InvokeOutcome } from './messages.js';
+export { JOURNAL_LOG_BYTES } from './journal.js';
+
+export interface ContextsOptions {
+  /** Parent of the contexts' temporary directories. */
+  readonly workDirectory: string;
+  readonly region: string;
+  readonly keepWarmMs: number;
+  readonly spareWorkers: number;
+  readonly clock: Clock;
+  readonly ids: Ids;
+}
+
+export interface InvocationRequest {
+  readonly requestId: string;
+  readonly payload: Uint8Array;
+  readonly clientContext?: string;
+}
+
+export interface ContextRun {
+  readonly report: RunReport;
+  /** Thread start-up of a cold start that found no spare context, added to Init Duration. */
+  readonly threadStartMs: number;
+  readonly logStreamName: string;
+}
+
+interface WarmContext {
+  readonly context: ExecutionContext;
+  readonly logStreamName: string;
+  reaper: NodeJS.Timeout | null;
+}
+
+export class ExecutionContexts {
+  readonly #options: ContextsOptions;
+  /** Idle contexts per function version, most recently used last. */
+  readonly #warm = new Map<string, WarmContext[]>();
+  /** Started but unbound contexts per memory size. */
+  readonly #spares = new Map<number, ExecutionContext[]>();
+  readonly #refilling = new Set<number>();
+  readonly #busy = new Set<ExecutionContext>();
+  /** Every context not yet dead, whatever it is doing: what close() must end. */
+  readonly #live = new Set<ExecutionContext>();
+  #closed = false;
+
+  constructor(options: ContextsOptions) {
+    this.#options = options;
+    // Directories of contexts that died with an earlier daemon process.
+    rmSync(options.workDirectory, { recursive: true, force: true });
+    mkdirSync(options.workDirectory, { recursive: true });
+  }
+
+  /** Starts spare contexts for the given memory sizes. */
+  async prepare(memorySizes: Iterable<number>): Promise<void> {
+    await Promise.all([...new Set(memorySizes)].map((memoryMb) => this.#refill(memoryMb)));
+  }
+
+  get counts(): { warm: number; busy: number; spare: number } {
+    let warm = 0;
+    for (const list of this.#warm.values()) warm += list.length;
+    let spare = 0;
+    for (const list of this.#spares.values()) spare += list.length;
+    return { warm, busy: this.#busy.size, spare };
+  }
+
+  async run(target: InvokeTarget, request: InvocationRequest): Promise<ContextRun> {
+    if (this.#closed) throw new Error('execution contexts are closed');
+    const { configuration } = target;
+    const versionKey = `${configuration.FunctionName}:${target.executedVersion}@${configuration.RevisionId}`;
+    const timeoutMs = configuration.Timeout * 1000;
+
+    const warm = this.#takeWarm(versionKey);
+    let context: ExecutionContext;
+    let streamName: string;
+    let threadStartMs = 0;
+    if (warm !== undefined) {
+      context = warm.context;
+      streamName = warm.logStreamName;
+    } else {
+      const spare = this.#takeSpare(configuration.MemorySize);
+      if (spare !== undefined) {
+        context = spare;
+      } else {
+        const started = performance.now();
+        context = await this.#startContext(configuration.MemorySize);
+        threadStartMs = performance.now() - started;
+      }
+      streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
+    }
+
+    const binding = {
+      codeDirectory: target.codeDirectory,
+      handler: configuration.Handler,
+      memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
+      environment: functionEnvironment({
+        configuration,
+        executedVersion: target.executedVersion,
+        region: this.#options.region,
+        codeDirectory: target.codeDirectory,
+        logStreamName: streamName,
+        tmpDirectory: context.tmpDirectory,
+      }),
+    };
+    this.#busy.add(context);
+    try {
+      const report = await context.run(
+        versionKey,
+        binding,
+        {
+          requestId: request.requestId,
+          payload: request.payload,
+          deadlineMs: this.#options.clock.now() + timeoutMs,
+          invokedFunctionArn: target.invokedFunctionArn,
+          ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }),
+        },
+        timeoutMs,
+      );
+      return { report, threadStartMs, logStreamName: streamName };
+    } finally {
+      this.#busy.delete(context);
+      if (context.state === ContextState.Frozen) this.#keepWarm(versionKey, context, streamName);
+    }
+  }
+
+  /** Ends the idle contexts of one function (its code or configuration changed, or it was deleted). */
+  retire(functionName: string): void {
+    const prefix = `${functionName}:`;
+    for (const [key, list] of this.#warm) {
+      if (!key.startsWith(prefix)) continue;
+      this.#warm.delete(key);
+      for (const warm of list) this.#reap(warm);
+    }
+  }
+
+  /** Ends every context; an invocation still running fails as its thread is terminated. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const list of this.#warm.values()) for (const warm of list) if (warm.reaper !== null) clearTimeout(warm.reaper);
+    this.#warm.clear();
+    this.#spares.clear();
+    await Promise.all([...this.#live].map((context) => context.destroy()));
+  }
+
+  #takeWarm(versionKey: string): WarmContext | undefined {
+    const list = this.#warm.get(versionKey);
+    for (let warm = list?.pop(); warm !== undefined; warm = list?.pop()) {
+      if (warm.reaper !== null) clearTimeout(warm.reaper);
+      if (warm.context.state === ContextState.Frozen) return warm;
+    }
+    return undefined;
+  }
+
+  #keepWarm(versionKey: string, context: ExecutionContext, streamName: string): void {
+    if (this.#closed) {
+      void context.destroy();
+      return;
+    }
+    const warm: WarmContext = { context, logStreamName: streamName, reaper: null };
+    warm.reaper = setTimeout(() => {
+      const list = this.#warm.get(versionKey);
+      const index = list?.indexOf(warm) ?? -1;
+      if (list !== undefined && index >= 0) list.splice(index, 1);
+      if (list?.length === 0) this.#warm.delete(versionKey);
+      this.#reap(warm);
+    }, this.#options.keepWarmMs).unref();
+    let list = this.#warm.get(versionKey);
+    if (list === undefined) this.#warm.set(versionKey, (list = []));
+    list.push(warm);
+  }
+
+  #reap(warm: WarmContext): void {
+    if (warm.reaper !== null) clearTimeout(warm.reaper);
+    void warm.context.destroy();
+  }
+
+  #takeSpare(memoryMb: number): ExecutionContext | undefined {
+    const spare = this.#spares.get(memoryMb)?.shift();
+    // Refill in the background, after this invocation has had its turn.
+    setImmediate(() => void this.#refill(memoryMb).catch(() => undefined));
+    return spare;
+  }
+
+  async #refill(memoryMb: number): Promise<void> {
+    if (this.#refilling.has(memoryMb) || this.#closed) return;
+    this.#refilling.add(memoryMb);
+    try {
+      let list = this.#spares.get(memoryMb);
+      if (list === undefined) this.#spares.set(memoryMb, (list = []));
+      const missing = Math.max(0, this.#options.spareWorkers - list.length);
+      list.push(...(await Promise.all(Array.from({ length: missing }, () => this.#startContext(memoryMb)))));
+    } finally {
+      this.#refilling.delete(memoryMb);
+    }
+  }
+
+  async #startContext(memoryMb: number): Promise<ExecutionContext> {
+    const tmpDirectory = join(this.#options.workDirectory, this.#options.ids.hex(8));
+    mkdirSync(tmpDirectory, { recursive: true });
+    const context = new ExecutionContext({
+      memoryMb,
+      tmpDirectory,
+      onDeath: (dead) => this.#forget(dead),
+    });
+    this.#live.add(context);
+    await context.warmUp();
+    if (this.#closed) {
+      // close() ran while this thread was starting.
+      await context.destroy();
+      throw new Error('execution contexts are closed');
+    }
+    return context;
+  }
+
+  /** A context that died while idle (a spare or a warm one) must not be handed out. */
+  #forget(dead: ExecutionContext): void {
+    this.#live.delete(dead);
+    for (const [memoryMb, list] of this.#spares) {
+      const index = list.indexOf(dead);
+      if (index >= 0) list.splice(index, 1);
+      if (index >= 0 && !this.#closed) setImmediate(() => void this.#refill(memoryMb).catch(() => undefined));
+    }
+  }
+}

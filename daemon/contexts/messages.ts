@@ -1,0 +1,54 @@
+/** Messages between the daemon's main thread and an execution context's worker thread. */
+
+/** What a context becomes on its first invocation: one function version, for the rest of its life. */
+export interface ContextBinding {
+  readonly codeDirectory: string;
+  readonly handler: string;
+  /** The whole environment of the function: its variables and Lambda's reserved ones. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly memoryLimitBytes: number;
+}
+
+export interface InvokeTask {
+  readonly kind: 'invoke';
+  /** Present on the first invocation of a context only. */
+  readonly binding?: ContextBinding;
+  readonly requestId: string;
+  /** Event bytes exactly as the caller sent them; the worker parses them. */
+  readonly payload: Uint8Array;
+  /** Epoch milliseconds at which the invocation times out. */
+  readonly deadlineMs: number;
+  readonly invokedFunctionArn: string;
+  /** Decoded client context JSON text (sync invocations only). */
+  readonly clientContext?: string;
+}
+
+/** Starts the thread and loads the runtime, so a spare context is ready before it is needed. */
+export interface WarmUpTask {
+  readonly kind: 'warm-up';
+}
+
+export type WorkerTask = InvokeTask | WarmUpTask;
+
+export interface LogRecord {
+  /** Epoch milliseconds. */
+  readonly time: number;
+  /** The record as written to the log stream (already prefixed for console output). */
+  readonly message: string;
+}
+
+export type InvokeOutcome =
+  | { readonly kind: 'success'; readonly payload: Uint8Array }
+  /** A function error: the payload is the `{errorType, errorMessage, trace}` JSON. */
+  | { readonly kind: 'error'; readonly errorType: string; readonly payload: Uint8Array }
+  /** The event bytes are not JSON: refused before the handler runs. */
+  | { readonly kind: 'invalid-request'; readonly message: string };
+
+export interface InvokeReply {
+  readonly outcome: InvokeOutcome;
+  readonly durationMs: number;
+  /** Highest heap + external memory seen during this invocation (and its init). */
+  readonly peakMemoryBytes: number;
+  /** The context cannot serve again (failed init, out of memory, unhandled rejection). */
+  readonly discard: boolean;
+}

@@ -1,0 +1,192 @@
+/**
+ * The runtime inside one execution context's worker thread (Piscina task entry). The first invocation binds
+ * the thread to one function version: environment, TMPDIR, log capture, memory guard, handler. Later
+ * invocations reuse all of it (warm start). Between tasks Piscina blocks the thread in Atomics.wait, so the
+ * function's timers and callbacks stay frozen until the next task thaws them.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { workerData } from 'node:worker_threads';
+import { Journal } from '../journal.js';
+import type { ContextBinding, InvokeOutcome, InvokeReply, InvokeTask, WorkerTask } from '../messages.js';
+import { runHandler, type ClientContext, type Completion } from './completion.js';
+import { captureBaseline, thaw } from './event-loop.js';
+import { loadHandler, type Handler } from './handler-loader.js';
+import { LogCapture } from './log-capture.js';
+import { MemoryGuard } from './memory-guard.js';
+
+interface BoundRuntime {
+  readonly binding: ContextBinding;
+  readonly logs: LogCapture;
+  readonly memory: MemoryGuard;
+  readonly handler: Handler;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Shared with the main thread, which reads it after each task — even one that killed this thread. */
+const journal = new Journal((workerData as { journal: SharedArrayBuffer }).journal);
+let runtime: BoundRuntime | null = null;
+/** Ends the running invocation early with an error: set while a handler runs. */
+let interrupt: ((error: Error) => void) | null = null;
+
+const FATAL_ERROR_TYPES = new Set(['Runtime.OutOfMemory', 'Runtime.UnhandledPromiseRejection', 'Runtime.NodeJsExit']);
+
+function runtimeError(errorType: string, message: string): Error {
+  return Object.assign(new Error(message), { name: errorType });
+}
+
+function errorBody(error: unknown): { errorType: string; body: Uint8Array } {
+  let shape: { errorType: string; errorMessage: string; trace: string[] };
+  if (error instanceof Error) {
+    shape = { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+  } else {
+    shape = { errorType: typeof error, errorMessage: String(error), trace: [] };
+  }
+  return { errorType: shape.errorType, body: encoder.encode(JSON.stringify(shape)) };
+}
+
+function applyEnvironment(environment: Readonly<Record<string, string>>): void {
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, environment);
+}
+
+async function bind(binding: ContextBinding): Promise<BoundRuntime> {
+  captureBaseline();
+  applyEnvironment(binding.environment);
+  const logs = new LogCapture(journal);
+  const memory = new MemoryGuard(binding.memoryLimitBytes, () => interrupt?.(runtimeError('Runtime.OutOfMemory', 'memory limit exceeded')));
+  memory.begin(false);
+  const started = performance.now();
+  try {
+    const handler = await loadHandler(binding.codeDirectory, binding.handler);
+    journal.recordInitDuration(performance.now() - started);
+    return { binding, logs, memory, handler };
+  } catch (error) {
+    journal.recordInitDuration(performance.now() - started);
+    // Lambda logs a failed init as an uncaught exception, with request id `undefined`.
+    const now = Date.now();
+    journal.write(now, `${new Date(now).toISOString()}\tundefined\tERROR\tUncaught Exception \t${Buffer.from(errorBody(error).body).toString('utf8')}`);
+    throw new InitFailure(error, memory.end());
+  }
+}
+
+class InitFailure extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly peakMemoryBytes: number,
+  ) {
+    super('init failed');
+  }
+}
+
+function reply(fields: InvokeReply): InvokeReply {
+  const outcome = fields.outcome;
+  if (outcome.kind === 'invalid-request') return fields;
+  const bytes = outcome.payload;
+  // Hand the result bytes to the main thread without copying them.
+  return move({
+    get [transferableSymbol]() {
+      return [bytes.buffer];
+    },
+    get [valueSymbol]() {
+      return fields;
+    },
+  }) as unknown as InvokeReply;
+}
+
+function parseEvent(payload: Uint8Array): { ok: true; event: unknown } | { ok: false; message: string } {
+  if (payload.byteLength === 0) return { ok: true, event: {} };
+  try {
+    return { ok: true, event: JSON.parse(decoder.decode(payload)) };
+  } catch (error) {
+    return { ok: false, message: `Could not parse request body into json: Could not parse payload into json: ${(error as Error).message}` };
+  }
+}
+
+function parseClientContext(text: string | undefined): ClientContext | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as ClientContext;
+  } catch {
+    return undefined;
+  }
+}
+
+async function invoke(task: InvokeTask): Promise<InvokeReply> {
+  const coldStart = runtime === null;
+  if (runtime === null) {
+    if (task.binding === undefined) throw new Error('an unbound context was invoked without its binding');
+    try {
+      runtime = await bind(task.binding);
+    } catch (error) {
+      if (!(error instanceof InitFailure)) throw error;
+      const { errorType, body } = errorBody(error.failure);
+      journal.markInvocationStart();
+      return reply({ outcome: { kind: 'error', errorType, payload: body }, durationMs: 0, peakMemoryBytes: error.peakMemoryBytes, discard: true });
+    }
+  }
+
+  const { binding, logs, memory, handler } = runtime;
+  const parsed = parseEvent(task.payload);
+  if (!parsed.ok) return { outcome: { kind: 'invalid-request', message: parsed.message }, durationMs: 0, peakMemoryBytes: 0, discard: false };
+
+  journal.markInvocationStart();
+  logs.setRequestId(task.requestId);
+  memory.begin(coldStart);
+  const started = performance.now();
+  await thaw();
+
+  const env = binding.environment;
+  const interrupted = new Promise<Completion>((resolve) => {
+    interrupt = (error) => resolve({ ok: false, error });
+  });
+  let completion: Completion = await Promise.race([
+    interrupted,
+    runHandler(handler, parsed.event, {
+      functionName: env.AWS_LAMBDA_FUNCTION_NAME ?? '',
+      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION ?? '',
+      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '',
+      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME ?? '',
+      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME ?? '',
+      awsRequestId: task.requestId,
+      invokedFunctionArn: task.invokedFunctionArn,
+      clientContext: parseClientContext(task.clientContext),
+      deadlineMs: task.deadlineMs,
+    }),
+  ]);
+  interrupt = null;
+  const durationMs = performance.now() - started;
+
+  const peakMemoryBytes = memory.end();
+  if (memory.exceeded) {
+    completion = { ok: false, error: runtimeError('Runtime.OutOfMemory', `RequestId: ${task.requestId} Error: Runtime exited with error: signal: killed`) };
+  }
+  const outcome = toOutcome(completion);
+  // These end the environment on Lambda: its runtime process is killed or exits.
+  const discard = outcome.kind === 'error' && FATAL_ERROR_TYPES.has(outcome.errorType);
+  return reply({ outcome, durationMs, peakMemoryBytes, discard });
+}
+
+function toOutcome(completion: Completion): InvokeOutcome {
+  if (completion.ok) {
+    try {
+      return { kind: 'success', payload: encoder.encode(JSON.stringify(completion.result === undefined ? null : completion.result)) };
+    } catch (error) {
+      completion = { ok: false, error };
+    }
+  }
+  const { errorType, body } = errorBody(completion.error);
+  return { kind: 'error', errorType, payload: body };
+}
+
+// As on Lambda, an unhandled rejection fails the running invocation at once and the environment is reset.
+process.on('unhandledRejection', (reason) => {
+  const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+  interrupt?.(runtimeError('Runtime.UnhandledPromiseRejection', message));
+});
+
+export default async function run(task: WorkerTask): Promise<InvokeReply | null> {
+  if (task.kind === 'warm-up') return null;
+  return invoke(task);
+}

@@ -1,0 +1,112 @@
+/**
+ * Composition root: builds every part of the daemon from the config, starts them in order and stops them in
+ * reverse. Nothing else constructs services.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomIds, systemClock, type Clock, type Ids } from './clock.js';
+import type { Config } from './config.js';
+import { ExecutionContexts } from './contexts/index.js';
+import { Invoker } from './invoke/index.js';
+import { LIMITS } from './limits.js';
+import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
+import { LogStore } from './observability/log-store.js';
+import { Registry } from './registry/index.js';
+import { LambdaService } from './service.js';
+import { HttpServer } from './transport/http-server.js';
+
+export interface DaemonOptions {
+  readonly clock?: Clock;
+  readonly ids?: Ids;
+  readonly log?: DaemonLog;
+}
+
+export class Daemon {
+  readonly config: Config;
+  readonly service: LambdaService;
+  /** `http://host:port` the daemon listens on. */
+  readonly url: string;
+  readonly #registry: Registry;
+  readonly #logs: LogStore;
+  readonly #contexts: ExecutionContexts;
+  readonly #invoker: Invoker;
+  readonly #http: HttpServer;
+  readonly #log: DaemonLog;
+  #stopping: Promise<void> | null = null;
+
+  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; service: LambdaService; log: DaemonLog }) {
+    this.config = parts.config;
+    this.url = parts.url;
+    this.#registry = parts.registry;
+    this.#logs = parts.logs;
+    this.#contexts = parts.contexts;
+    this.#invoker = parts.invoker;
+    this.#http = parts.http;
+    this.service = parts.service;
+    this.#log = parts.log;
+  }
+
+  static async start(config: Config, options: DaemonOptions = {}): Promise<Daemon> {
+    const clock = options.clock ?? systemClock;
+    const ids = options.ids ?? randomIds;
+    const log = options.log ?? silentDaemonLog;
+    mkdirSync(config.dataDir, { recursive: true });
+
+    const registry = Registry.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
+    const logs = new LogStore(config.dataDir, config.logBytesPerFunction);
+    const contexts = new ExecutionContexts({
+      workDirectory: join(config.dataDir, 'contexts'),
+      region: config.region,
+      keepWarmMs: config.keepWarmMs,
+      spareWorkers: config.spareWorkers,
+      clock,
+      ids,
+    });
+    const invoker = new Invoker({ contexts, logs, clock, ids });
+    const service = new LambdaService({ registry, contexts, invoker, logs });
+    const http = new HttpServer();
+    let address;
+    try {
+      address = await http.listen(config.host, config.port);
+    } catch (error) {
+      await contexts.close();
+      logs.close();
+      registry.close();
+      throw error;
+    }
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const daemon = new Daemon({ config, url: `http://${host}:${address.port}`, registry, logs, contexts, invoker, http, service, log });
+
+    // Spare contexts for the memory sizes in use start in the background: serving does not wait for them.
+    const memorySizes = [LIMITS.memoryDefaultMb, ...daemon.#memorySizesInUse()];
+    void contexts.prepare(memorySizes).catch((error: Error) => log('spares-failed', { error: error.message }));
+    log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount });
+    return daemon;
+  }
+
+  /** Stops accepting, lets running invocations finish within the grace period, closes pools and stores. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#log('stopping', { graceMs: this.config.shutdownGraceMs });
+      this.#http.stopAccepting();
+      await this.#invoker.close(this.config.shutdownGraceMs);
+      await this.#contexts.close();
+      this.#http.closeConnections();
+      this.#logs.close();
+      this.#registry.close();
+      this.#log('stopped');
+    })();
+    return this.#stopping;
+  }
+
+  #memorySizesInUse(): number[] {
+    const sizes = new Set<number>();
+    let marker: string | undefined;
+    do {
+      const page = this.service.listFunctions(marker === undefined ? {} : { Marker: marker });
+      for (const fn of page.Functions) sizes.add(fn.MemorySize);
+      marker = page.NextMarker;
+    } while (marker !== undefined);
+    return [...sizes];
+  }
+}

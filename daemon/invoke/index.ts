@@ -1,0 +1,175 @@
+/**
+ * The synchronous invoke path, top to bottom: check the request, run it in an execution context, turn what
+ * the context reported into the caller's result and the function's log lines.
+ */
+import type { Clock, Ids } from '../clock.js';
+import { JOURNAL_LOG_BYTES, type ContextRun, type ExecutionContexts, type LogRecord } from '../contexts/index.js';
+import { LambdaError } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import type { LogStore } from '../observability/log-store.js';
+import { endLine, reportLine, startLine, timeoutLine, type ReportFields } from '../observability/report.js';
+import type { InvokeTarget } from '../registry/index.js';
+
+export interface InvokeRequest {
+  readonly target: InvokeTarget;
+  /** The event bytes; their buffer is handed over to the execution context. */
+  readonly payload: Uint8Array;
+  /** Decoded client context JSON. */
+  readonly clientContext?: string;
+}
+
+export interface InvokeResult {
+  readonly requestId: string;
+  readonly executedVersion: string;
+  /** The function's result bytes, or the error JSON when `functionError` is set. */
+  readonly payload: Uint8Array;
+  readonly functionError?: 'Unhandled';
+  /** This invocation's log, as the lines written to its log stream. */
+  readonly log: string;
+}
+
+interface Settled {
+  readonly payload: Uint8Array;
+  readonly failed: boolean;
+  readonly logs: readonly LogRecord[];
+  readonly initLogs: readonly LogRecord[];
+  readonly durationMs: number;
+  readonly peakMemoryBytes: number;
+  readonly initDurationMs?: number;
+  readonly status?: ReportFields['status'];
+}
+
+const encoder = new TextEncoder();
+const MIB = 1024 * 1024;
+
+function errorPayload(errorType: string, errorMessage: string): Uint8Array {
+  return encoder.encode(JSON.stringify({ errorType, errorMessage }));
+}
+
+export class Invoker {
+  readonly #contexts: ExecutionContexts;
+  readonly #logs: LogStore;
+  readonly #clock: Clock;
+  readonly #ids: Ids;
+  readonly #running = new Set<Promise<unknown>>();
+  #closing = false;
+
+  constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids }) {
+    this.#contexts = options.contexts;
+    this.#logs = options.logs;
+    this.#clock = options.clock;
+    this.#ids = options.ids;
+  }
+
+  invoke(request: InvokeRequest): Promise<InvokeResult> {
+    if (this.#closing) return Promise.reject(new LambdaError('ServiceException', 'lambdad is stopping: the invocation was not started'));
+    const running = this.#invoke(request);
+    this.#running.add(running);
+    const forget = (): boolean => this.#running.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  /** Refuses new invocations and waits up to `graceMs` for the running ones to finish. */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...this.#running]), grace]);
+    clearTimeout(timer);
+  }
+
+  async #invoke(request: InvokeRequest): Promise<InvokeResult> {
+    if (request.payload.byteLength > LIMITS.syncPayloadMaxBytes) {
+      throw new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${LIMITS.syncPayloadMaxBytes} bytes for the InvokeFunction operation`);
+    }
+    const { target } = request;
+    const requestId = this.#ids.uuid();
+    const started = performance.now();
+    const run = await this.#contexts.run(target, { requestId, payload: request.payload, ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }) });
+    const settled = this.#settle(run, target, requestId, performance.now() - started);
+
+    const now = this.#clock.now();
+    const records: LogRecord[] = [...settled.initLogs, { time: now, message: startLine(requestId, target.executedVersion) }, ...settled.logs];
+    if (run.report.droppedLogs > 0) {
+      records.push({ time: now, message: `${new Date(now).toISOString()}\t${requestId}\tWARN\tlambdad: ${run.report.droppedLogs} log records dropped: this invocation's log buffer (${JOURNAL_LOG_BYTES} bytes) was full` });
+    }
+    if (settled.status?.kind === 'timeout') records.push({ time: now, message: timeoutLine(now, requestId, target.configuration.Timeout) });
+    records.push(
+      { time: now, message: endLine(requestId) },
+      {
+        time: now,
+        message: reportLine({
+          requestId,
+          durationMs: settled.durationMs,
+          memorySizeMb: target.configuration.MemorySize,
+          maxMemoryUsedMb: Math.ceil(settled.peakMemoryBytes / MIB),
+          ...(settled.initDurationMs === undefined ? {} : { initDurationMs: settled.initDurationMs }),
+          ...(settled.status === undefined ? {} : { status: settled.status }),
+        }),
+      },
+    );
+    this.#logs.append(target.configuration.LoggingConfig.LogGroup, run.logStreamName, records.map((record) => ({ timestamp: record.time, message: record.message })));
+
+    return {
+      requestId,
+      executedVersion: target.executedVersion,
+      payload: settled.payload,
+      ...(settled.failed ? { functionError: 'Unhandled' as const } : {}),
+      log: records.map((record) => `${record.message}\n`).join(''),
+    };
+  }
+
+  /** What the caller gets and the REPORT line says, for each way an invocation can end. */
+  #settle(run: ContextRun, target: InvokeTarget, requestId: string, elapsedMs: number): Settled {
+    const { result, initLogs, logs } = run.report;
+    // A cold start's thread start-up, when no spare context was ready, is part of its init.
+    const initDurationMs = run.report.initDurationMs === undefined ? undefined : run.report.initDurationMs + run.threadStartMs;
+    const memoryBytes = target.configuration.MemorySize * MIB;
+    const failure = (errorType: string, errorMessage: string, status: ReportFields['status'], peakMemoryBytes = 0): Settled => ({
+      payload: errorPayload(errorType, errorMessage),
+      failed: true,
+      logs,
+      initLogs,
+      durationMs: elapsedMs,
+      peakMemoryBytes,
+      status,
+      ...(initDurationMs === undefined ? {} : { initDurationMs }),
+    });
+    switch (result.kind) {
+      case 'timeout':
+        return failure('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${target.configuration.Timeout.toFixed(2)} seconds`, { kind: 'timeout' });
+      case 'out-of-memory':
+        return failure('Runtime.OutOfMemory', `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`, { kind: 'error', errorType: 'Runtime.OutOfMemory' }, memoryBytes);
+      case 'exit': {
+        const reason = result.exitCode === null ? 'Runtime exited without providing a reason' : `Runtime exited with error: exit status ${result.exitCode}`;
+        return failure('Runtime.ExitError', `RequestId: ${requestId} Error: ${reason}`, { kind: 'error', errorType: 'Runtime.ExitError' });
+      }
+      case 'crash':
+        return failure(result.error.name, result.error.message, { kind: 'error', errorType: result.error.name });
+      case 'reply':
+        break;
+    }
+    const { reply } = result;
+    const common = { logs, initLogs, durationMs: reply.durationMs, peakMemoryBytes: reply.peakMemoryBytes, ...(initDurationMs === undefined ? {} : { initDurationMs }) };
+    const { outcome } = reply;
+    switch (outcome.kind) {
+      case 'invalid-request':
+        throw new LambdaError('InvalidRequestContentException', outcome.message);
+      case 'success':
+        if (outcome.payload.byteLength > LIMITS.syncResponseMaxBytes) {
+          return {
+            ...common,
+            payload: errorPayload('Function.ResponseSizeTooLarge', `Response payload size exceeded maximum allowed payload size (${LIMITS.syncResponseMaxBytes} bytes).`),
+            failed: true,
+          };
+        }
+        return { ...common, payload: outcome.payload, failed: false };
+      case 'error': {
+        // Errors that ended the environment show in REPORT, as the platform reports them.
+        const status = reply.discard ? { kind: 'error' as const, errorType: outcome.errorType } : undefined;
+        return { ...common, payload: outcome.payload, failed: true, ...(status === undefined ? {} : { status }) };
+      }
+    }
+  }
+}

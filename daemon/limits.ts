@@ -1,0 +1,72 @@
+/**
+ * Every Lambda quota lambdad enforces, in one place (../shared/spec/limits.md).
+ * "MB" in Lambda's docs means MiB.
+ */
+export const LIMITS = Object.freeze({
+  functionNameMaxLength: 64,
+  /** A function-name label may be an ARN, possibly qualified. */
+  functionLabelMaxLength: 140,
+  handlerMaxLength: 128,
+  descriptionMaxLength: 256,
+  aliasNameMaxLength: 128,
+  /** A `?Qualifier=`: `$LATEST`, a version number or an alias name. */
+  qualifierMaxLength: 128,
+
+  timeoutMinSeconds: 1,
+  timeoutMaxSeconds: 900,
+  timeoutDefaultSeconds: 3,
+
+  memoryMinMb: 128,
+  memoryMaxMb: 10_240,
+  memoryDefaultMb: 128,
+
+  ephemeralStorageMinMb: 512,
+  ephemeralStorageMaxMb: 10_240,
+  ephemeralStorageDefaultMb: 512,
+
+  /** All environment variables together, measured on their JSON serialization. */
+  environmentMaxBytes: 4 * 1024,
+
+  zippedCodeMaxBytes: 52_428_800,
+  unzippedCodeMaxBytes: 262_144_000,
+  codeStorageMaxBytes: 80_530_636_800,
+
+  syncPayloadMaxBytes: 6_291_456,
+  /** The runtime API's response limit: 6 MiB + 100 bytes. */
+  syncResponseMaxBytes: 6_291_556,
+
+  aliasRoutingMaxEntries: 1,
+
+  listMaxItemsMin: 1,
+  listMaxItemsMax: 10_000,
+  listFunctionsPageSize: 50,
+  /** ListVersionsByFunction also answers at most 50 per page, whatever MaxItems says. */
+  listVersionsPageSize: 50,
+});
+
+/** Node.js runtimes lambdad runs on its own Node.js, in worker threads. */
+export const SUPPORTED_RUNTIMES = Object.freeze(['nodejs18.x', 'nodejs20.x', 'nodejs22.x'] as const);
+export type Runtime = (typeof SUPPORTED_RUNTIMES)[number];
+
+/** Variables Lambda sets itself; CreateFunction/UpdateFunctionConfiguration reject them (spec/runtime.md §2). */
+export const RESERVED_ENVIRONMENT_KEYS = Object.freeze([
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+  'TZ',
+]);

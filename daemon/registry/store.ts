@@ -1,0 +1,311 @@
+/**
+ * The registry's durable state in SQLite (`<dataDir>/lambdad.db`): functions, their versions ($LATEST is
+ * version 0) and aliases. WAL with synchronous=NORMAL: a committed change survives the process being killed.
+ * Every statement is prepared once; callers group multi-row changes with `transaction`.
+ */
+import Database from 'better-sqlite3';
+import type { Runtime } from '../limits.js';
+import type { AliasRecord, Architecture, TracingMode, VersionRecord } from './records.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT;
+  CREATE TABLE functions (
+    name TEXT PRIMARY KEY,
+    -- The highest version number ever published: numbers are not reused after a version is deleted.
+    last_version_number INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE TABLE versions (
+    function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+    version_number INTEGER NOT NULL,
+    runtime TEXT NOT NULL,
+    role TEXT NOT NULL,
+    handler TEXT NOT NULL,
+    description TEXT NOT NULL,
+    timeout INTEGER NOT NULL,
+    memory_size INTEGER NOT NULL,
+    environment TEXT,
+    tracing_mode TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    ephemeral_storage INTEGER NOT NULL,
+    code_sha256 TEXT NOT NULL,
+    code_size INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    revision_id TEXT NOT NULL,
+    source_fingerprint TEXT,
+    PRIMARY KEY (function_name, version_number)
+  ) STRICT;
+  CREATE TABLE aliases (
+    function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    version_number INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    routing_version_number INTEGER,
+    routing_weight REAL,
+    revision_id TEXT NOT NULL,
+    PRIMARY KEY (function_name, name),
+    -- A version an alias points to cannot go while the alias does (checked at the end of the statement,
+    -- so deleting the whole function, which cascades to both, is fine).
+    FOREIGN KEY (function_name, version_number) REFERENCES versions (function_name, version_number),
+    FOREIGN KEY (function_name, routing_version_number) REFERENCES versions (function_name, version_number)
+  ) STRICT;
+`;
+
+const VERSION_COLUMNS = `
+  function_name AS functionName, version_number AS versionNumber, runtime, role, handler, description, timeout,
+  memory_size AS memorySize, environment, tracing_mode AS tracingMode, architecture,
+  ephemeral_storage AS ephemeralStorage, code_sha256 AS codeSha256, code_size AS codeSize,
+  last_modified AS lastModified, revision_id AS revisionId, source_fingerprint AS sourceFingerprint`;
+
+const ALIAS_COLUMNS = `
+  function_name AS functionName, name, version_number AS versionNumber, description,
+  routing_version_number AS routingVersionNumber, routing_weight AS routingWeight, revision_id AS revisionId`;
+
+interface VersionRow extends Omit<VersionRecord, 'environment' | 'runtime' | 'tracingMode' | 'architecture'> {
+  readonly environment: string | null;
+  readonly runtime: string;
+  readonly tracingMode: string;
+  readonly architecture: string;
+}
+
+interface AliasRow {
+  readonly functionName: string;
+  readonly name: string;
+  readonly versionNumber: number;
+  readonly description: string;
+  readonly routingVersionNumber: number | null;
+  readonly routingWeight: number | null;
+  readonly revisionId: string;
+}
+
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+}
+
+export class Store {
+  readonly #db: Database.Database;
+  readonly #statements: Statements;
+
+  constructor(file: string) {
+    this.#db = new Database(file);
+    try {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#db.pragma('foreign_keys = ON');
+      this.#migrate();
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+    this.#statements = prepareStatements(this.#db);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Runs `work` in one transaction: all of its changes are committed, or none. */
+  transaction<T>(work: () => T): T {
+    return this.#db.transaction(work)();
+  }
+
+  functionExists(name: string): boolean {
+    return this.#statements.functionExists.get(name) !== undefined;
+  }
+
+  lastVersionNumber(name: string): number {
+    return (this.#statements.lastVersionNumber.get(name) as { n: number }).n;
+  }
+
+  insertFunction(name: string): void {
+    this.#statements.insertFunction.run(name);
+  }
+
+  setLastVersionNumber(name: string, versionNumber: number): void {
+    this.#statements.setLastVersionNumber.run(versionNumber, name);
+  }
+
+  deleteFunction(name: string): void {
+    this.#statements.deleteFunction.run(name);
+  }
+
+  version(functionName: string, versionNumber: number): VersionRecord | undefined {
+    const row = this.#statements.version.get(functionName, versionNumber) as VersionRow | undefined;
+    return row === undefined ? undefined : toVersionRecord(row);
+  }
+
+  /** The highest published version still there. */
+  newestPublished(functionName: string): VersionRecord | undefined {
+    const row = this.#statements.newestPublished.get(functionName) as VersionRow | undefined;
+    return row === undefined ? undefined : toVersionRecord(row);
+  }
+
+  /** Inserts a version, or replaces $LATEST. */
+  putVersion(record: VersionRecord): void {
+    this.#statements.putVersion.run({
+      ...record,
+      environment: record.environment === null ? null : JSON.stringify(record.environment),
+    });
+  }
+
+  deleteVersion(functionName: string, versionNumber: number): void {
+    this.#statements.deleteVersion.run(functionName, versionNumber);
+  }
+
+  /** A function's versions after `afterNumber`, in order ($LATEST, 1, 2, …). */
+  versions(functionName: string, afterNumber: number, limit: number): VersionRecord[] {
+    return (this.#statements.versions.all(functionName, afterNumber, limit) as VersionRow[]).map(toVersionRecord);
+  }
+
+  /** Versions of all functions after the key (name, number), by name then number; `latestOnly` keeps $LATEST. */
+  allVersions(after: readonly [string, number], latestOnly: boolean, limit: number): VersionRecord[] {
+    const statement = latestOnly ? this.#statements.allLatest : this.#statements.allVersions;
+    return (statement.all(after[0], after[1], limit) as VersionRow[]).map(toVersionRecord);
+  }
+
+  alias(functionName: string, name: string): AliasRecord | undefined {
+    const row = this.#statements.alias.get(functionName, name) as AliasRow | undefined;
+    return row === undefined ? undefined : toAliasRecord(row);
+  }
+
+  putAlias(record: AliasRecord): void {
+    this.#statements.putAlias.run({
+      functionName: record.functionName,
+      name: record.name,
+      versionNumber: record.versionNumber,
+      description: record.description,
+      routingVersionNumber: record.routing?.versionNumber ?? null,
+      routingWeight: record.routing?.weight ?? null,
+      revisionId: record.revisionId,
+    });
+  }
+
+  deleteAlias(functionName: string, name: string): void {
+    this.#statements.deleteAlias.run(functionName, name);
+  }
+
+  /** A function's aliases named after `afterName`, by name; `versionNumber` keeps those pointing there. */
+  aliases(functionName: string, afterName: string, versionNumber: number | null, limit: number): AliasRecord[] {
+    return (this.#statements.aliases.all(functionName, afterName, versionNumber, versionNumber, limit) as AliasRow[]).map(toAliasRecord);
+  }
+
+  /** Names of the aliases that route to a version, as primary or additional version. */
+  aliasesUsing(functionName: string, versionNumber: number): string[] {
+    return (this.#statements.aliasesUsing.all(functionName, versionNumber, versionNumber) as { name: string }[]).map((row) => row.name);
+  }
+
+  functionCount(): number {
+    return (this.#statements.functionCount.get() as { n: number }).n;
+  }
+
+  /** Every version's code counts, as in Lambda's code storage quota. */
+  totalCodeSize(): number {
+    return (this.#statements.totalCodeSize.get() as { n: number }).n;
+  }
+
+  codeInUse(): Set<string> {
+    return new Set((this.#statements.codeInUse.all() as { sha: string }[]).map((row) => row.sha));
+  }
+
+  #migrate(): void {
+    this.#db.transaction(() => {
+      const hasTable = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+      if (hasTable === undefined) {
+        this.#db.exec(SCHEMA);
+        this.#db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
+        return;
+      }
+      const found = (this.#db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version;
+      if (found !== SCHEMA_VERSION) {
+        throw new SchemaVersionError(`registry schema version ${String(found)} is not ${SCHEMA_VERSION}: this lambdad cannot read it`);
+      }
+    }).immediate();
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    functionExists: db.prepare('SELECT 1 FROM functions WHERE name = ?'),
+    lastVersionNumber: db.prepare('SELECT last_version_number AS n FROM functions WHERE name = ?'),
+    insertFunction: db.prepare('INSERT INTO functions (name) VALUES (?)'),
+    setLastVersionNumber: db.prepare('UPDATE functions SET last_version_number = ? WHERE name = ?'),
+    deleteFunction: db.prepare('DELETE FROM functions WHERE name = ?'),
+    version: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE function_name = ? AND version_number = ?`),
+    newestPublished: db.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE function_name = ? AND version_number > 0 ORDER BY version_number DESC LIMIT 1`,
+    ),
+    putVersion: db.prepare(`
+      INSERT INTO versions (function_name, version_number, runtime, role, handler, description, timeout, memory_size,
+        environment, tracing_mode, architecture, ephemeral_storage, code_sha256, code_size, last_modified, revision_id,
+        source_fingerprint)
+      VALUES (@functionName, @versionNumber, @runtime, @role, @handler, @description, @timeout, @memorySize,
+        @environment, @tracingMode, @architecture, @ephemeralStorage, @codeSha256, @codeSize, @lastModified, @revisionId,
+        @sourceFingerprint)
+      ON CONFLICT (function_name, version_number) DO UPDATE SET
+        runtime = excluded.runtime, role = excluded.role, handler = excluded.handler,
+        description = excluded.description, timeout = excluded.timeout, memory_size = excluded.memory_size,
+        environment = excluded.environment, tracing_mode = excluded.tracing_mode, architecture = excluded.architecture,
+        ephemeral_storage = excluded.ephemeral_storage, code_sha256 = excluded.code_sha256,
+        code_size = excluded.code_size, last_modified = excluded.last_modified, revision_id = excluded.revision_id,
+        source_fingerprint = excluded.source_fingerprint`),
+    deleteVersion: db.prepare('DELETE FROM versions WHERE function_name = ? AND version_number = ?'),
+    versions: db.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE function_name = ? AND version_number > ? ORDER BY version_number LIMIT ?`,
+    ),
+    allVersions: db.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE (function_name, version_number) > (?, ?)
+       ORDER BY function_name, version_number LIMIT ?`,
+    ),
+    allLatest: db.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE version_number = 0 AND (function_name, version_number) > (?, ?)
+       ORDER BY function_name LIMIT ?`,
+    ),
+    alias: db.prepare(`SELECT ${ALIAS_COLUMNS} FROM aliases WHERE function_name = ? AND name = ?`),
+    putAlias: db.prepare(`
+      INSERT INTO aliases (function_name, name, version_number, description, routing_version_number, routing_weight, revision_id)
+      VALUES (@functionName, @name, @versionNumber, @description, @routingVersionNumber, @routingWeight, @revisionId)
+      ON CONFLICT (function_name, name) DO UPDATE SET
+        version_number = excluded.version_number, description = excluded.description,
+        routing_version_number = excluded.routing_version_number, routing_weight = excluded.routing_weight,
+        revision_id = excluded.revision_id`),
+    deleteAlias: db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?'),
+    aliases: db.prepare(
+      `SELECT ${ALIAS_COLUMNS} FROM aliases WHERE function_name = ? AND name > ? AND (? IS NULL OR version_number = ?)
+       ORDER BY name LIMIT ?`,
+    ),
+    aliasesUsing: db.prepare(
+      `SELECT name FROM aliases WHERE function_name = ? AND (version_number = ? OR routing_version_number = ?) ORDER BY name`,
+    ),
+    functionCount: db.prepare('SELECT count(*) AS n FROM functions'),
+    totalCodeSize: db.prepare('SELECT coalesce(sum(code_size), 0) AS n FROM versions'),
+    codeInUse: db.prepare('SELECT DISTINCT code_sha256 AS sha FROM versions'),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function toVersionRecord(row: VersionRow): VersionRecord {
+  return {
+    ...row,
+    // Written by this module from checked values only.
+    runtime: row.runtime as Runtime,
+    tracingMode: row.tracingMode as TracingMode,
+    architecture: row.architecture as Architecture,
+    environment: row.environment === null ? null : Object.freeze(JSON.parse(row.environment) as Record<string, string>),
+  };
+}
+
+function toAliasRecord(row: AliasRow): AliasRecord {
+  return {
+    functionName: row.functionName,
+    name: row.name,
+    versionNumber: row.versionNumber,
+    description: row.description,
+    routing:
+      row.routingVersionNumber === null || row.routingWeight === null
+        ? null
+        : { versionNumber: row.routingVersionNumber, weight: row.routingWeight },
+    revisionId: row.revisionId,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The daemon's HTTP listener. It serves `/healthz`; the AWS REST API and the WebSocket protocol are mounted
+ * on the same port by their own adapters.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Health {
+  readonly status: 'ok' | 'stopping';
+}
+
+export class HttpServer {
+  readonly #server: Server;
+  #health: Health['status'] = 'ok';
+
+  constructor() {
+    this.#server = createServer((request, response) => this.#route(request, response));
+    // Idle keep-alive sockets must not hold a stopping daemon open.
+    this.#server.keepAliveTimeout = 5_000;
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting connections; requests on connections still open are answered, health as `stopping`. */
+  stopAccepting(): void {
+    this.#health = 'stopping';
+    this.#server.close();
+    this.#server.closeIdleConnections();
+  }
+
+  /** Ends every connection left, once there is nothing more to answer. */
+  closeConnections(): void {
+    this.#server.closeAllConnections();
+  }
+
+  #route(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (path === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
+      send(response, this.#health === 'ok' ? 200 : 503, { status: this.#health } satisfies Health);
+      return;
+    }
+    send(response, 404, { message: `No route for ${request.method} ${path}` });
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}

@@ -1,0 +1,45 @@
+/** Options: defaults, LAMBDAD_* variables, flags winning over both, and errors that name the option. */
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../dist/daemon/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to 127.0.0.1:9001, ./.lambdad, us-east-1, account 000000000000, 10 minutes keep-warm', () => {
+    expect(loadConfig()).toEqual({
+      host: '127.0.0.1',
+      port: 9001,
+      dataDir: resolve('.lambdad'),
+      region: 'us-east-1',
+      accountId: '000000000000',
+      keepWarmMs: 600_000,
+      spareWorkers: 2,
+      logBytesPerFunction: 1_048_576,
+      shutdownGraceMs: 30_000,
+    });
+  });
+
+  it('reads the environment and lets flags win', () => {
+    const config = loadConfig({ port: '9100' }, { LAMBDAD_PORT: '9200', LAMBDAD_REGION: 'eu-west-1', LAMBDAD_KEEP_WARM_SECONDS: '5' });
+    expect(config.port).toBe(9100);
+    expect(config.region).toBe('eu-west-1');
+    expect(config.keepWarmMs).toBe(5_000);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    [{ port: '70000' }, '--port must be an integer from 0 to 65535'],
+    [{ port: '1.5' }, '--port must be an integer'],
+    [{ 'account-id': '123' }, '--account-id must be twelve digits'],
+    [{ region: 'moon' }, '--region must be a region such as us-east-1'],
+    [{ host: '10.0.0.1' }, '--host must be a loopback address'],
+    [{ 'spare-workers': '-1' }, '--spare-workers must be an integer from 0 to 64'],
+    [{ nonsense: '1' }, 'unknown option --nonsense'],
+  ])('refuses %o', (flags, message) => {
+    expect(() => loadConfig(flags)).toThrow(ConfigError);
+    expect(() => loadConfig(flags)).toThrow(message);
+  });
+
+  it('names the variable when the environment is wrong', () => {
+    expect(() => loadConfig({}, { LAMBDAD_PORT: 'x' })).toThrow("LAMBDAD_PORT must be an integer from 0 to 65535, got 'x'");
+  });
+});

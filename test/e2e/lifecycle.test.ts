@@ -1,0 +1,62 @@
+/** Context and daemon lifecycle: keep-warm reaping, and a stop that lets running invocations finish. */
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+let harness: TestDaemon | null = null;
+afterEach(async () => {
+  await harness?.stop();
+  harness = null;
+});
+
+function create(daemon: TestDaemon, name: string, handler: string): void {
+  daemon.daemon.service.createFunction({ FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: handler, Code: { Directory: `${FIXTURES}/behaviours` } });
+}
+
+describe('keep-warm', () => {
+  it('reaps a context idle past the keep-warm period: the next call is cold and its /tmp is gone', async () => {
+    harness = await startDaemon({ 'keep-warm-seconds': '1' });
+    create(harness, 'counter', 'counter.handler');
+    create(harness, 'tmp-user', 'tmp.handler');
+    expect(json((await harness.daemon.service.invoke({ functionName: 'counter', payload: event({}) })).payload).count).toBe(1);
+    const { tmpdir } = json((await harness.daemon.service.invoke({ functionName: 'tmp-user', payload: event({ write: 'x' }) })).payload);
+    expect(existsSync(tmpdir)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const after = await harness.daemon.service.invoke({ functionName: 'counter', payload: event({}) });
+    expect(json(after.payload).count).toBe(1);
+    expect(after.log).toMatch(/\tInit Duration: /);
+    expect(existsSync(tmpdir)).toBe(false);
+  });
+});
+
+describe('stopping', () => {
+  it('lets a running invocation finish before the contexts close', async () => {
+    harness = await startDaemon();
+    create(harness, 'slow', 'slow.handler');
+    const running = harness.daemon.service.invoke({ functionName: 'slow', payload: event({ ms: 300 }) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stopped = harness.daemon.stop();
+    const result = await running;
+    await stopped;
+    expect(result.functionError).toBeUndefined();
+    expect(json(result.payload)).toEqual({ slept: 300 });
+    harness = await startDaemon({}, harness.dataDir);
+    // The finished invocation's log was flushed before the stores closed.
+    const events = harness.daemon.service.getLogEvents({ logGroupName: '/aws/lambda/slow' });
+    expect(events.some((stored) => stored.message.startsWith(`REPORT RequestId: ${result.requestId}`))).toBe(true);
+  });
+});
+
+describe('stopping while a context is still starting', () => {
+  it('finishes or refuses every invocation, and never crashes on the way out', async () => {
+    harness = await startDaemon({ 'spare-workers': '0', 'shutdown-grace-seconds': '5' });
+    create(harness, 'slow', 'slow.handler');
+    // No spare is ready: this invocation is starting its thread when the stop begins.
+    const running = harness.daemon.service.invoke({ functionName: 'slow', payload: event({ ms: 10 }) });
+    const stopped = harness.daemon.stop();
+    const late = harness.daemon.service.invoke({ functionName: 'slow', payload: event({ ms: 10 }) });
+    await expect(late).rejects.toMatchObject({ code: 'ServiceException', message: 'lambdad is stopping: the invocation was not started' });
+    expect(json((await running).payload)).toEqual({ slept: 10 });
+    await stopped;
+  });
+});

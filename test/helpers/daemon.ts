@@ -1,0 +1,48 @@
+/** Starts a real daemon (every part, real worker threads, real SQLite) in a temporary data directory. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../dist/daemon/config.js';
+import { Daemon } from '../../dist/daemon/daemon.js';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/functions', import.meta.url));
+export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
+
+export interface TestDaemon {
+  readonly daemon: Daemon;
+  readonly dataDir: string;
+  /** Stops this daemon and starts another on the same data directory. */
+  restart(): Promise<TestDaemon>;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(flags: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'lambdad-test-'))): Promise<TestDaemon> {
+  const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', ...flags });
+  const daemon = await Daemon.start(config);
+  const handle: TestDaemon = {
+    daemon,
+    dataDir,
+    restart: async () => {
+      await daemon.stop();
+      return startDaemon(flags, dataDir);
+    },
+    stop: async () => {
+      await daemon.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Event bytes for an invocation: a fresh buffer each time, since invoke hands it over. */
+export function event(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+export function json(bytes: Uint8Array): any {
+  return JSON.parse(decoder.decode(bytes));
+}
