@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the invoke path against its floor, measured in the same run.
- *  - warm invoke through LambdaService (in-process) vs a raw Piscina no-op round trip with the same bytes;
+ *  - warm invoke through LambdaService (in-process) vs a raw Piscina no-op round trip with the same bytes,
+ *    in alternating blocks;
  *  - cold start latency with and without spare workers.
  * Fixed parameters; each measurement is repeated ROUNDS times and the median of the rounds is reported.
  * Results go to bench/results/<timestamp>.json; bench/RESULTS.md summarises them.
@@ -16,6 +17,8 @@ import { median, summarize } from './stats.js';
 
 const ROUNDS = 5;
 const WARM_CALLS = 3_000;
+const WARM_UP_CALLS = 300;
+const BLOCKS = 10;
 const COLD_STARTS = 20;
 /** Time for spare workers to be replaced between cold starts. */
 const SPARE_REFILL_PAUSE_MS = 200;
@@ -26,17 +29,40 @@ const EVENT = JSON.stringify({ key: 'value', n: 1 });
 const encoder = new TextEncoder();
 const microseconds = (ms: number): number => Math.round(ms * 1000 * 10) / 10;
 
-async function piscinaFloor(): Promise<number[]> {
-  const pool = new Piscina({ filename: new URL('./noop-worker.js', import.meta.url).href, minThreads: 1, maxThreads: 1, atomics: 'sync', env: {} });
+/** Runs `calls` sequential round trips of `call`, returning each one's latency in ms. */
+async function timed(calls: number, call: () => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
-  for (let i = 0; i < WARM_CALLS + 200; i++) {
-    const bytes = encoder.encode(EVENT);
+  for (let i = 0; i < calls; i++) {
     const started = performance.now();
-    await pool.run(bytes, { transferList: [bytes.buffer] });
-    if (i >= 200) samples.push(performance.now() - started);
+    await call();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+/**
+ * Warm invokes through the service against the floor — a raw Piscina no-op round trip moving the same
+ * bytes — in alternating blocks, so both see the same state of a noisy machine.
+ */
+async function warmAgainstFloor(daemon: Daemon): Promise<{ floor: number[]; warm: number[] }> {
+  const pool = new Piscina({ filename: new URL('./noop-worker.js', import.meta.url).href, minThreads: 1, maxThreads: 1, atomics: 'sync', env: {} });
+  const service = daemon.service;
+  service.createFunction({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } });
+  const floorCall = (): Promise<unknown> => {
+    const bytes = encoder.encode(EVENT);
+    return pool.run(bytes, { transferList: [bytes.buffer] });
+  };
+  const warmCall = (): Promise<unknown> => service.invoke({ functionName: 'noop', payload: encoder.encode(EVENT) });
+  await timed(WARM_UP_CALLS, floorCall);
+  await timed(WARM_UP_CALLS, warmCall);
+  const floor: number[] = [];
+  const warm: number[] = [];
+  for (let block = 0; block < BLOCKS; block++) {
+    floor.push(...(await timed(WARM_CALLS / BLOCKS, floorCall)));
+    warm.push(...(await timed(WARM_CALLS / BLOCKS, warmCall)));
   }
   await pool.destroy();
-  return samples;
+  return { floor, warm };
 }
 
 async function withDaemon<T>(spareWorkers: number, work: (daemon: Daemon) => Promise<T>): Promise<T> {
@@ -48,19 +74,6 @@ async function withDaemon<T>(spareWorkers: number, work: (daemon: Daemon) => Pro
     await daemon.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-async function warmInvokes(daemon: Daemon): Promise<number[]> {
-  const service = daemon.service;
-  service.createFunction({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } });
-  const samples: number[] = [];
-  for (let i = 0; i < WARM_CALLS + 200; i++) {
-    const payload = encoder.encode(EVENT);
-    const started = performance.now();
-    await service.invoke({ functionName: 'noop', payload });
-    if (i >= 200) samples.push(performance.now() - started);
-  }
-  return samples;
 }
 
 async function coldStarts(daemon: Daemon): Promise<{ latency: number[]; init: number[] }> {
@@ -85,8 +98,9 @@ async function coldStarts(daemon: Daemon): Promise<{ latency: number[]; init: nu
 async function main(): Promise<void> {
   const rounds: Record<string, number[]> = { floorP50: [], warmP50: [], warmP99: [], ratio: [], coldSpareP50: [], coldSpareInitP50: [], coldNoSpareP50: [], coldNoSpareInitP50: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    const floor = summarize(await piscinaFloor());
-    const warm = summarize(await withDaemon(1, warmInvokes));
+    const measured = await withDaemon(1, warmAgainstFloor);
+    const floor = summarize(measured.floor);
+    const warm = summarize(measured.warm);
     const spare = await withDaemon(2, coldStarts);
     const noSpare = await withDaemon(0, coldStarts);
     rounds.floorP50!.push(microseconds(floor.p50));
@@ -102,7 +116,7 @@ async function main(): Promise<void> {
   const report = {
     when: new Date().toISOString(),
     node: process.version,
-    parameters: { ROUNDS, WARM_CALLS, COLD_STARTS, SPARE_REFILL_PAUSE_MS, event: EVENT },
+    parameters: { ROUNDS, WARM_CALLS, WARM_UP_CALLS, BLOCKS, COLD_STARTS, SPARE_REFILL_PAUSE_MS, event: EVENT },
     medians: Object.fromEntries(Object.entries(rounds).map(([key, values]) => [key, median(values)])),
     rounds,
   };

@@ -56,7 +56,6 @@ export class ExecutionContext {
   readonly memoryMb: number;
   readonly tmpDirectory: string;
   #state = ContextState.Starting;
-  #binding: ContextBinding | null = null;
   /** The function version this context serves, once bound. */
   #versionKey: string | null = null;
   readonly #pool: Piscina;
@@ -103,24 +102,24 @@ export class ExecutionContext {
     }
   }
 
-  /** Runs one invocation; binds the context to `versionKey` on its first. */
-  async run(versionKey: string, binding: ContextBinding, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunReport> {
+  /** Runs one invocation; the first binds the context to `versionKey` and must bring the binding. */
+  async run(versionKey: string, binding: ContextBinding | null, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunReport> {
     const result = await this.#run(versionKey, binding, task, timeoutMs);
     const { initLogs, logs, dropped, initDurationMs } = this.#journal.drain();
     return { result, initLogs, logs, droppedLogs: dropped, ...(initDurationMs === undefined ? {} : { initDurationMs }) };
   }
 
-  async #run(versionKey: string, binding: ContextBinding, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunResult> {
-    if (this.#versionKey !== null && this.#versionKey !== versionKey) throw new Error(`context of ${this.#versionKey} asked to run ${versionKey}`);
+  async #run(versionKey: string, binding: ContextBinding | null, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunResult> {
+    if (this.#versionKey === null ? binding === null : this.#versionKey !== versionKey) {
+      throw new Error(`context of ${this.#versionKey ?? 'no version'} cannot run ${versionKey}${binding === null ? ' without a binding' : ''}`);
+    }
     this.#transition(ContextState.Busy);
-    const first = this.#binding === null;
-    this.#binding = binding;
     this.#versionKey = versionKey;
 
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     const payload = task.payload;
-    const message: InvokeTask = { kind: 'invoke', ...task, ...(first ? { binding } : {}) };
+    const message: InvokeTask = { kind: 'invoke', ...task, ...(binding === null ? {} : { binding }) };
     try {
       const reply = (await this.#pool.run(message, {
         signal: abort.signal,

@@ -9,6 +9,7 @@ import type { Clock, Ids } from '../clock.js';
 import type { InvokeTarget } from '../registry/index.js';
 import { functionEnvironment, logStreamName } from './environment.js';
 import { ContextState, ExecutionContext, type RunReport } from './execution-context.js';
+import type { ContextBinding } from './messages.js';
 
 export { ContextState, type RunReport, type RunResult, type ThreadFailure } from './execution-context.js';
 export type { InvokeReply, LogRecord, InvokeOutcome } from './messages.js';
@@ -85,11 +86,14 @@ export class ExecutionContexts {
     let context: ExecutionContext;
     let streamName: string;
     let threadStartMs = 0;
+    let binding: ContextBinding | null = null;
+    let tookSpare = false;
     if (warm !== undefined) {
       context = warm.context;
       streamName = warm.logStreamName;
     } else {
-      const spare = this.#takeSpare(configuration.MemorySize);
+      const spare = this.#spares.get(configuration.MemorySize)?.shift();
+      tookSpare = spare !== undefined;
       if (spare !== undefined) {
         context = spare;
       } else {
@@ -98,21 +102,21 @@ export class ExecutionContexts {
         threadStartMs = performance.now() - started;
       }
       streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
+      binding = {
+        codeDirectory: target.codeDirectory,
+        handler: configuration.Handler,
+        memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
+        environment: functionEnvironment({
+          configuration,
+          executedVersion: target.executedVersion,
+          region: this.#options.region,
+          codeDirectory: target.codeDirectory,
+          logStreamName: streamName,
+          tmpDirectory: context.tmpDirectory,
+        }),
+      };
     }
 
-    const binding = {
-      codeDirectory: target.codeDirectory,
-      handler: configuration.Handler,
-      memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
-      environment: functionEnvironment({
-        configuration,
-        executedVersion: target.executedVersion,
-        region: this.#options.region,
-        codeDirectory: target.codeDirectory,
-        logStreamName: streamName,
-        tmpDirectory: context.tmpDirectory,
-      }),
-    };
     this.#busy.add(context);
     try {
       const report = await context.run(
@@ -131,6 +135,8 @@ export class ExecutionContexts {
     } finally {
       this.#busy.delete(context);
       if (context.state === ContextState.Frozen) this.#keepWarm(versionKey, context, streamName);
+      // Replace the spare only now: starting a thread would compete with this cold start.
+      if (tookSpare) this.#scheduleRefill(configuration.MemorySize);
     }
   }
 
@@ -185,11 +191,8 @@ export class ExecutionContexts {
     void warm.context.destroy();
   }
 
-  #takeSpare(memoryMb: number): ExecutionContext | undefined {
-    const spare = this.#spares.get(memoryMb)?.shift();
-    // Refill in the background, after this invocation has had its turn.
-    setImmediate(() => void this.#refill(memoryMb).catch(() => undefined));
-    return spare;
+  #scheduleRefill(memoryMb: number): void {
+    if (!this.#closed) setImmediate(() => void this.#refill(memoryMb).catch(() => undefined));
   }
 
   async #refill(memoryMb: number): Promise<void> {
@@ -229,7 +232,7 @@ export class ExecutionContexts {
     for (const [memoryMb, list] of this.#spares) {
       const index = list.indexOf(dead);
       if (index >= 0) list.splice(index, 1);
-      if (index >= 0 && !this.#closed) setImmediate(() => void this.#refill(memoryMb).catch(() => undefined));
+      if (index >= 0) this.#scheduleRefill(memoryMb);
     }
   }
 }

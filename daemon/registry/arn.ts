@@ -19,9 +19,10 @@ export interface FunctionRef {
 }
 
 /** AWS's pattern for `FunctionName`, as quoted in its ValidationException. */
-export const FUNCTION_NAME_PATTERN =
+const FUNCTION_NAME_PATTERN =
   '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?';
 const QUALIFIER_PATTERN = '(|[a-zA-Z0-9$_-]+)';
+const QUALIFIER = /^[a-zA-Z0-9$_-]+$/;
 
 // The same pattern, anchored, with its parts named.
 const LABEL =
@@ -34,7 +35,6 @@ interface LabelParts {
   readonly name: string;
   readonly qualifier?: string;
 }
-const QUALIFIER = /^[a-zA-Z0-9$_-]+$/;
 
 export function functionArn(scope: ArnScope, name: string, qualifier?: string): string {
   const arn = `arn:aws:lambda:${scope.region}:${scope.accountId}:function:${name}`;

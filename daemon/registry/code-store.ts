@@ -41,6 +41,12 @@ export interface CodeIdentity {
 }
 
 const TEMPORARY_PREFIX = '.tmp-';
+/**
+ * An empty package.json above every code directory: Node looks for the nearest one to decide whether `.js`
+ * is CommonJS or ESM, and a data directory inside an ESM project must not make a function's code ESM.
+ * Lambda's /var/task has no package scope around it either.
+ */
+const SCOPE_BOUNDARY = 'package.json';
 const BLOB_SUFFIX = '.zip';
 const DEFAULT_FILE_MODE = 0o644;
 const DEFAULT_DIRECTORY_MODE = 0o755;
@@ -74,6 +80,8 @@ export class CodeStore {
   constructor(root: string) {
     this.#root = root;
     mkdirSync(root, { recursive: true });
+    const boundary = join(root, SCOPE_BOUNDARY);
+    if (!existsSync(boundary)) this.#writeFile(boundary, new TextEncoder().encode('{}\n'));
   }
 
   /**
@@ -105,7 +113,7 @@ export class CodeStore {
     const pending = existsSync(directory) ? null : this.#extract(code);
     try {
       const blob = join(this.#root, code.hex + BLOB_SUFFIX);
-      if (!existsSync(blob)) this.#writeBlob(blob, code.zip);
+      if (!existsSync(blob)) this.#writeFile(blob, code.zip);
       if (pending !== null) renameSync(pending, directory);
     } catch (error) {
       if (pending !== null) rmSync(pending, { recursive: true, force: true });
@@ -131,16 +139,18 @@ export class CodeStore {
   prune(inUse: ReadonlySet<string>): void {
     const keep = new Set([...inUse].map((sha) => Buffer.from(sha, 'base64').toString('hex')));
     for (const name of readdirSync(this.#root)) {
+      if (name === SCOPE_BOUNDARY) continue;
       const hex = name.endsWith(BLOB_SUFFIX) ? name.slice(0, -BLOB_SUFFIX.length) : name;
       if (name.startsWith(TEMPORARY_PREFIX) || !keep.has(hex)) rmSync(join(this.#root, name), { recursive: true, force: true });
     }
   }
 
-  #writeBlob(path: string, zip: Uint8Array): void {
+  /** Writes under a temporary name, flushes, renames: the file is there whole or not at all. */
+  #writeFile(path: string, bytes: Uint8Array): void {
     const temporary = join(this.#root, `${TEMPORARY_PREFIX}${basename(path)}`);
     const fd = openSync(temporary, 'w');
     try {
-      for (let at = 0; at < zip.length; ) at += writeSync(fd, zip, at);
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -224,6 +234,7 @@ function extractInto(root: string, code: PreparedCode): void {
   }
   // Links last, and only to places inside the code directory, so no entry is ever written through one.
   for (const link of links) {
+    if (link.target === '' || link.target.includes('\0')) throw new ZipFormatError(`${link.path}: not a link target`);
     const resolved = resolve(dirname(link.path), link.target);
     const inside = relative(root, resolved);
     if (isAbsolute(link.target) || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {

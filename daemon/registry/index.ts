@@ -64,7 +64,7 @@ export interface RegistryOptions {
 }
 
 const VERSION_NUMBER = /^[0-9]+$/;
-const FIRST_FUNCTION_KEY: [string, number] = ['', -1];
+const FIRST_FUNCTION_KEY: [string, number] = ['', LATEST_NUMBER - 1];
 
 export class Registry {
   readonly #scope: ArnScope;
@@ -88,10 +88,15 @@ export class Registry {
   static open(options: RegistryOptions): Registry {
     mkdirSync(options.dataDir, { recursive: true });
     const store = new Store(join(options.dataDir, 'lambdad.db'));
-    const code = new CodeStore(join(options.dataDir, 'code'));
-    // Nothing runs code yet: the one safe moment to drop code no version uses any more.
-    code.prune(store.codeInUse());
-    return new Registry(options, store, code);
+    try {
+      const code = new CodeStore(join(options.dataDir, 'code'));
+      // Nothing runs code yet: the one safe moment to drop code no version uses any more.
+      code.prune(store.codeInUse());
+      return new Registry(options, store, code);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
   }
 
   close(): void {
@@ -169,20 +174,14 @@ export class Registry {
     checkRevision(input.RevisionId, latest.revisionId);
     const architecture = input.Architectures === undefined ? latest.architecture : checkArchitectures(input.Architectures);
     const code = this.#code.prepare(input);
-    const updated: VersionRecord = {
-      ...latest,
-      architecture,
-      codeSha256: code.codeSha256,
-      codeSize: code.codeSize,
-      lastModified: this.#clock.now(),
-      revisionId: this.#ids.uuid(),
-    };
+    const changed: VersionRecord = { ...latest, architecture, codeSha256: code.codeSha256, codeSize: code.codeSize };
     // A dry run checks the request and shows the outcome, changing nothing.
-    if (input.DryRun === true) return this.#configuration({ ...updated, lastModified: latest.lastModified, revisionId: latest.revisionId });
+    if (input.DryRun === true) return this.#configuration(changed);
 
     const publish = input.Publish === true;
     this.#checkCodeStorage(code.codeSize - latest.codeSize + (publish ? code.codeSize : 0));
     this.#code.store(code);
+    const updated: VersionRecord = { ...changed, lastModified: this.#clock.now(), revisionId: this.#ids.uuid() };
     const result = this.#change(() => {
       this.#store.putVersion(updated);
       return publish ? this.#publishIfChanged(updated) : updated;

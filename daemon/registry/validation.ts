@@ -25,11 +25,16 @@ const ALIAS_NAME = /^(?!^[0-9]+$)[a-zA-Z0-9-_]+$/;
 const VERSION_PATTERN = '(\\$LATEST|[0-9]+)';
 const VERSION_NUMBER = /^[0-9]+$/;
 const ARCHITECTURES: readonly Architecture[] = ['x86_64', 'arm64'];
+const DEFAULT_ARCHITECTURE: Architecture = 'x86_64';
 const TRACING_MODES: readonly TracingMode[] = ['Active', 'PassThrough'];
+const DEFAULT_TRACING_MODE: TracingMode = 'PassThrough';
 const RESERVED_KEYS: ReadonlySet<string> = new Set(RESERVED_ENVIRONMENT_KEYS);
 const encoder = new TextEncoder();
 
-/** The settings of a new function: every field checked, defaults filled in. */
+/**
+ * The settings of a new function: every field checked, defaults filled in. Schema checks come first, then
+ * what Lambda refuses of well-formed values (runtime, reserved or oversized variables).
+ */
 export function settingsForCreate(input: CreateFunctionInput): FunctionSettings {
   if (input.Role === undefined || input.Role === null) throw missingMember('role');
   const role = checkRole(input.Role);
@@ -44,10 +49,10 @@ export function settingsForCreate(input: CreateFunctionInput): FunctionSettings 
     description: input.Description === undefined ? '' : checkDescription(input.Description, 'description'),
     timeout: input.Timeout === undefined ? LIMITS.timeoutDefaultSeconds : checkTimeout(input.Timeout),
     memorySize: input.MemorySize === undefined ? LIMITS.memoryDefaultMb : checkMemorySize(input.MemorySize),
-    architecture: input.Architectures === undefined ? ARCHITECTURES[0]! : checkArchitectures(input.Architectures),
+    architecture: input.Architectures === undefined ? DEFAULT_ARCHITECTURE : checkArchitectures(input.Architectures),
     ephemeralStorage: input.EphemeralStorage === undefined ? LIMITS.ephemeralStorageDefaultMb : checkEphemeralStorage(input.EphemeralStorage),
-    tracingMode: input.TracingConfig === undefined ? 'PassThrough' : checkTracing(input.TracingConfig),
-  } as const;
+    tracingMode: input.TracingConfig === undefined ? DEFAULT_TRACING_MODE : checkTracing(input.TracingConfig),
+  };
   const variables = input.Environment === undefined ? null : checkEnvironmentKeys(input.Environment);
   return { ...settings, runtime: checkRuntime(input.Runtime), environment: checkEnvironmentValues(variables) };
 }
