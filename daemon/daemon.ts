@@ -63,7 +63,7 @@ export class Daemon {
       ids,
     });
     const invoker = new Invoker({ contexts, logs, clock, ids });
-    const service = new LambdaService({ registry, contexts, invoker, logs });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids });
     const http = new HttpServer();
     let address;
     try {

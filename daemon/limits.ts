@@ -34,6 +34,10 @@ export const LIMITS = Object.freeze({
   syncPayloadMaxBytes: 6_291_456,
   /** The runtime API's response limit: 6 MiB + 100 bytes. */
   syncResponseMaxBytes: 6_291_556,
+  /** `X-Amz-Client-Context`: base64 of the client context JSON. */
+  clientContextMaxBytes: 3_583,
+  /** `X-Amz-Log-Result`: the end of the invocation's log. */
+  logResultMaxBytes: 4 * 1024,
 
   aliasRoutingMaxEntries: 1,
 

@@ -4,7 +4,10 @@
  * each step to its domain.
  */
 import type { ExecutionContexts } from './contexts/index.js';
-import type { Invoker, InvokeResult } from './invoke/index.js';
+import type { Ids } from './clock.js';
+import { invalidParameter, LambdaError, validationError } from './errors.js';
+import type { Invoker } from './invoke/index.js';
+import { LIMITS } from './limits.js';
 import type { LogQuery, LogStore, StoredLogEvent } from './observability/log-store.js';
 import type {
   AccountUsage,
@@ -28,8 +31,52 @@ export interface InvokeInput {
   readonly qualifier?: string;
   /** Event bytes (JSON). The buffer is handed over: do not reuse it after the call. */
   readonly payload: Uint8Array;
-  /** Decoded client context JSON (sync invocations only). */
+  /** `RequestResponse` (default) or `DryRun` (checks the function and its access, runs nothing). */
+  readonly invocationType?: string;
+  /** `Tail` returns the last 4 KB of the invocation's log in `logResult`. */
+  readonly logType?: string;
+  /** Base64 of the client context JSON, as in `X-Amz-Client-Context`. */
   readonly clientContext?: string;
+}
+
+export interface InvokeOutput {
+  /** 200 for a run (also when the function failed), 204 for a dry run. */
+  readonly statusCode: 200 | 204;
+  readonly requestId: string;
+  readonly executedVersion?: string;
+  /** The function's result, or its error JSON when `functionError` is set; empty for a dry run. */
+  readonly payload: Uint8Array;
+  readonly functionError?: 'Unhandled';
+  /** With `logType: 'Tail'`: base64 of the last 4 KB of the log. */
+  readonly logResult?: string;
+  /** The invocation's whole log (empty for a dry run); the wire carries `logResult` instead. */
+  readonly log: string;
+}
+
+const INVOCATION_TYPES = ['Event', 'RequestResponse', 'DryRun'];
+const LOG_TYPES = ['None', 'Tail'];
+
+/** Base64 client context → its JSON text, checked as Lambda does. */
+function decodeClientContext(base64: string): string {
+  if (Buffer.byteLength(base64) > LIMITS.clientContextMaxBytes) {
+    throw validationError(base64, 'clientContext', `Member must have length less than or equal to ${LIMITS.clientContextMaxBytes}`);
+  }
+  const text = Buffer.from(base64, 'base64').toString('utf8');
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return text;
+  } catch {
+    // reported below
+  }
+  throw new LambdaError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.');
+}
+
+/** The last 4 KB of a log, base64, cut on a character boundary. */
+function tailOf(log: string): string {
+  const bytes = Buffer.from(log, 'utf8');
+  let start = Math.max(0, bytes.byteLength - LIMITS.logResultMaxBytes);
+  while (start < bytes.byteLength && (bytes[start]! & 0xc0) === 0x80) start += 1;
+  return bytes.subarray(start).toString('base64');
 }
 
 export class LambdaService {
@@ -37,8 +84,10 @@ export class LambdaService {
   readonly #contexts: ExecutionContexts;
   readonly #invoker: Invoker;
   readonly #logs: LogStore;
+  readonly #ids: Ids;
 
-  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore }) {
+  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids }) {
+    this.#ids = parts.ids;
     this.#registry = parts.registry;
     this.#contexts = parts.contexts;
     this.#invoker = parts.invoker;
@@ -107,14 +156,36 @@ export class LambdaService {
     return this.#registry.accountUsage();
   }
 
-  invoke(input: InvokeInput): Promise<InvokeResult> {
+  async invoke(input: InvokeInput): Promise<InvokeOutput> {
+    const invocationType = input.invocationType ?? 'RequestResponse';
+    if (!INVOCATION_TYPES.includes(invocationType)) {
+      throw validationError(invocationType, 'invocationType', `Member must satisfy enum value set: [${INVOCATION_TYPES.join(', ')}]`);
+    }
+    const logType = input.logType ?? 'None';
+    if (!LOG_TYPES.includes(logType)) throw validationError(logType, 'logType', `Member must satisfy enum value set: [${LOG_TYPES.join(', ')}]`);
+    if (invocationType === 'Event') throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in lambdad yet.');
+    const clientContext = input.clientContext === undefined ? undefined : decodeClientContext(input.clientContext);
+
     // An alias runs its primary version for now; weighted choice belongs to routing.
     const target = this.#registry.resolveForInvoke(input.functionName, input.qualifier);
-    return this.#invoker.invoke({
-      target,
-      payload: input.payload,
-      ...(input.clientContext === undefined ? {} : { clientContext: input.clientContext }),
-    });
+    if (invocationType === 'DryRun') return { statusCode: 204, requestId: this.#ids.uuid(), payload: new Uint8Array(0), log: '' };
+
+    const result = await this.#invoker.invoke({ target, payload: input.payload, ...(clientContext === undefined ? {} : { clientContext }) });
+    return {
+      statusCode: 200,
+      requestId: result.requestId,
+      executedVersion: result.executedVersion,
+      payload: result.payload,
+      ...(result.functionError === undefined ? {} : { functionError: result.functionError }),
+      ...(logType === 'Tail' ? { logResult: tailOf(result.log) } : {}),
+      log: result.log,
+    };
+  }
+
+  /** Follows a function's log group: `listener` gets every event as it is written, until `stop()`. */
+  tailLogs(functionName: string, listener: (event: StoredLogEvent) => void): { logGroupName: string; stop: () => void } {
+    const { LoggingConfig } = this.#registry.getFunctionConfiguration(functionName);
+    return { logGroupName: LoggingConfig.LogGroup, stop: this.#logs.subscribe(LoggingConfig.LogGroup, listener) };
   }
 
   /** Log events of one function's log group (`/aws/lambda/<name>`), oldest first. */

@@ -118,14 +118,10 @@ export class ExecutionContext {
 
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
-    const payload = task.payload;
-    const message: InvokeTask = { kind: 'invoke', ...task, ...(binding === null ? {} : { binding }) };
+    const payload = ownedBytes(task.payload);
+    const message: InvokeTask = { kind: 'invoke', ...task, payload, ...(binding === null ? {} : { binding }) };
     try {
-      const reply = (await this.#pool.run(message, {
-        signal: abort.signal,
-        // The caller hands the event bytes over; only a view that owns its whole buffer can move.
-        transferList: payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength && !(payload.buffer instanceof SharedArrayBuffer) ? [payload.buffer] : [],
-      })) as InvokeReply;
+      const reply = (await this.#pool.run(message, { signal: abort.signal, transferList: [payload.buffer as ArrayBuffer] })) as InvokeReply;
       if (reply.discard) this.#die();
       else this.#transition(ContextState.Frozen);
       return { kind: 'reply', reply };
@@ -155,6 +151,16 @@ export class ExecutionContext {
     if (!TRANSITIONS[this.#state].includes(next)) throw new Error(`execution context cannot go from ${this.#state} to ${next}`);
     this.#state = next;
   }
+}
+
+/**
+ * The event bytes in a buffer of their own, which can be moved to the worker rather than copied. A view into
+ * a larger buffer (a slice of a network frame, Node's Buffer pool) is copied once: moving it would take the
+ * rest of that buffer away from its owner, and cloning it would copy all of it.
+ */
+function ownedBytes(payload: Uint8Array): Uint8Array {
+  const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength && !(payload.buffer instanceof SharedArrayBuffer);
+  return whole ? payload : new Uint8Array(payload);
 }
 
 function classifyThreadError(error: Error): ThreadFailure {

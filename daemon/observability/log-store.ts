@@ -41,6 +41,7 @@ export class LogStore {
   #pending: PendingBatch[] = [];
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  readonly #subscribers = new Map<string, Set<(event: StoredLogEvent) => void>>();
   readonly #insert: Database.Statement;
   readonly #oldest: Database.Statement;
   readonly #deleteUpTo: Database.Statement;
@@ -75,6 +76,11 @@ export class LogStore {
   append(logGroupName: string, logStreamName: string, events: readonly LogEvent[]): void {
     if (this.#closed) return;
     this.#pending.push({ logGroupName, logStreamName, events });
+    const subscribers = this.#subscribers.get(logGroupName);
+    if (subscribers !== undefined) {
+      const now = Date.now();
+      for (const event of events) for (const subscriber of subscribers) subscriber({ ...event, logStreamName, ingestionTime: now });
+    }
     this.#timer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS).unref();
   }
 
@@ -99,6 +105,17 @@ export class LogStore {
       }
       for (const group of touched) this.#trim(group);
     })();
+  }
+
+  /** Calls `subscriber` with every event appended to the group from now on; returns the unsubscribe. */
+  subscribe(logGroupName: string, subscriber: (event: StoredLogEvent) => void): () => void {
+    let subscribers = this.#subscribers.get(logGroupName);
+    if (subscribers === undefined) this.#subscribers.set(logGroupName, (subscribers = new Set()));
+    subscribers.add(subscriber);
+    return () => {
+      subscribers.delete(subscriber);
+      if (subscribers.size === 0) this.#subscribers.delete(logGroupName);
+    };
   }
 
   query(query: LogQuery): StoredLogEvent[] {

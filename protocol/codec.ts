@@ -1,0 +1,118 @@
+/**
+ * The two codecs of the protocol, chosen by WebSocket subprotocol, both from the one schema: msgpack maps
+ * (msgpackr with plain maps, no records, so any msgpack library can speak it) checked against the schema,
+ * and protobuf (protobufjs). Both produce the same plain objects, typed by the generated types.
+ */
+import { Packr } from 'msgpackr';
+import protobuf from 'protobufjs';
+import { DESCRIPTOR } from './generated/descriptor.js';
+import type { Request, ServerMessage } from './generated/types.js';
+
+export const SUBPROTOCOLS = Object.freeze({ msgpack: 'lambdad.v1.msgpack', protobuf: 'lambdad.v1.protobuf' } as const);
+export type Subprotocol = (typeof SUBPROTOCOLS)[keyof typeof SUBPROTOCOLS];
+
+const root = protobuf.Root.fromJSON(DESCRIPTOR as protobuf.INamespace);
+const RequestType = root.lookupType('lambdad.v1.Request');
+const ServerMessageType = root.lookupType('lambdad.v1.ServerMessage');
+const OPERATION_FIELDS = new Set(RequestType.oneofs['operation']!.oneof);
+const KNOWN_REQUEST_FIELDS = new Set(Object.keys(RequestType.fields));
+
+/**
+ * A frame the server cannot read. `fatal` frames cannot even be attributed to a request (the connection
+ * closes with `closeCode`); the others are answered with a typed error for `requestId`.
+ */
+export class FrameError extends Error {
+  constructor(
+    readonly code: 'SerializationException' | 'UnknownOperationException',
+    message: string,
+    readonly requestId: number | null,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export interface Codec {
+  readonly subprotocol: Subprotocol;
+  encodeRequest(request: Request): Uint8Array;
+  /** Throws FrameError. */
+  decodeRequest(frame: Uint8Array): { request: Request; operation: string };
+  encodeServerMessage(message: ServerMessage): Uint8Array;
+  decodeServerMessage(frame: Uint8Array): ServerMessage;
+}
+
+function requestIdOf(value: unknown): number | null {
+  const id = (value as { id?: unknown } | null)?.id;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 && id <= 0xffff_ffff ? id : null;
+}
+
+/** The schema's checks, shared by both codecs: an id, exactly one known operation, fields of the right types. */
+function checkRequest(value: unknown): { request: Request; operation: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FrameError('SerializationException', 'A request must be a map with an id and one operation', null);
+  }
+  const id = requestIdOf(value);
+  if (id === null) throw new FrameError('SerializationException', 'A request needs an id: an unsigned 32-bit integer', null);
+  const operations = Object.keys(value).filter((key) => OPERATION_FIELDS.has(key) && (value as Record<string, unknown>)[key] != null);
+  if (operations.length !== 1) {
+    const unknown = Object.keys(value).filter((key) => !KNOWN_REQUEST_FIELDS.has(key));
+    if (operations.length === 0 && unknown.length > 0) throw new FrameError('UnknownOperationException', `Unknown operation: ${unknown.join(', ')}`, id);
+    throw new FrameError('SerializationException', `A request names exactly one operation; this one names ${operations.length}`, id);
+  }
+  const problem = RequestType.verify(value);
+  if (problem !== null) throw new FrameError('SerializationException', `Malformed request: ${problem}`, id);
+  return { request: value as Request, operation: operations[0]! };
+}
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+export const msgpackCodec: Codec = Object.freeze({
+  subprotocol: SUBPROTOCOLS.msgpack,
+  encodeRequest: (request: Request) => packr.pack(request),
+  decodeRequest(frame: Uint8Array) {
+    let value: unknown;
+    try {
+      value = packr.unpack(frame);
+    } catch (error) {
+      throw new FrameError('SerializationException', `The frame is not msgpack: ${(error as Error).message}`, null);
+    }
+    return checkRequest(value);
+  },
+  encodeServerMessage: (message: ServerMessage) => packr.pack(message),
+  decodeServerMessage: (frame: Uint8Array) => packr.unpack(frame) as ServerMessage,
+});
+
+/** Removes the `null` protobufjs gives absent message fields, so both codecs agree on "absent". */
+function dropNulls(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map(dropNulls);
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    if (object[key] === null) delete object[key];
+    else dropNulls(object[key]);
+  }
+  return object;
+}
+
+export const protobufCodec: Codec = Object.freeze({
+  subprotocol: SUBPROTOCOLS.protobuf,
+  encodeRequest: (request: Request) => RequestType.encode(RequestType.fromObject(request)).finish(),
+  decodeRequest(frame: Uint8Array) {
+    let value: unknown;
+    try {
+      // Absent stays absent in a request: proto3 cannot tell an empty list from a missing one.
+      value = RequestType.toObject(RequestType.decode(frame), { longs: Number });
+    } catch (error) {
+      throw new FrameError('SerializationException', `The frame is not a protobuf Request: ${(error as Error).message}`, null);
+    }
+    return checkRequest(value);
+  },
+  encodeServerMessage: (message: ServerMessage) => ServerMessageType.encode(ServerMessageType.fromObject(message)).finish(),
+  decodeServerMessage: (frame: Uint8Array) =>
+    dropNulls(ServerMessageType.toObject(ServerMessageType.decode(frame), { longs: Number, defaults: true })) as ServerMessage,
+});
+
+export const CODECS: Readonly<Record<Subprotocol, Codec>> = Object.freeze({
+  [SUBPROTOCOLS.msgpack]: msgpackCodec,
+  [SUBPROTOCOLS.protobuf]: protobufCodec,
+});
