@@ -14,6 +14,7 @@ import { LogStore } from './observability/log-store.js';
 import { Registry } from './registry/index.js';
 import { LambdaService } from './service.js';
 import { HttpServer } from './transport/http-server.js';
+import { ProtocolServer } from './transport/ws-server.js';
 
 export interface DaemonOptions {
   readonly clock?: Clock;
@@ -31,10 +32,11 @@ export class Daemon {
   readonly #contexts: ExecutionContexts;
   readonly #invoker: Invoker;
   readonly #http: HttpServer;
+  readonly #protocol: ProtocolServer;
   readonly #log: DaemonLog;
   #stopping: Promise<void> | null = null;
 
-  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; service: LambdaService; log: DaemonLog }) {
+  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; protocol: ProtocolServer; service: LambdaService; log: DaemonLog }) {
     this.config = parts.config;
     this.url = parts.url;
     this.#registry = parts.registry;
@@ -42,6 +44,7 @@ export class Daemon {
     this.#contexts = parts.contexts;
     this.#invoker = parts.invoker;
     this.#http = parts.http;
+    this.#protocol = parts.protocol;
     this.service = parts.service;
     this.#log = parts.log;
   }
@@ -65,6 +68,8 @@ export class Daemon {
     const invoker = new Invoker({ contexts, logs, clock, ids });
     const service = new LambdaService({ registry, contexts, invoker, logs, ids });
     const http = new HttpServer();
+    const protocol = new ProtocolServer(service);
+    protocol.attach(http.server);
     let address;
     try {
       address = await http.listen(config.host, config.port);
@@ -75,7 +80,7 @@ export class Daemon {
       throw error;
     }
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const daemon = new Daemon({ config, url: `http://${host}:${address.port}`, registry, logs, contexts, invoker, http, service, log });
+    const daemon = new Daemon({ config, url: `http://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log });
 
     // Spare contexts for the memory sizes in use start in the background: serving does not wait for them.
     const memorySizes = [LIMITS.memoryDefaultMb, ...daemon.#memorySizesInUse()];
@@ -91,6 +96,7 @@ export class Daemon {
       this.#http.stopAccepting();
       await this.#invoker.close(this.config.shutdownGraceMs);
       await this.#contexts.close();
+      this.#protocol.close();
       this.#http.closeConnections();
       this.#logs.close();
       this.#registry.close();

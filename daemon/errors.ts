@@ -15,6 +15,9 @@ export const ERRORS = Object.freeze({
   InvalidParameterValueException: { status: 400, type: 'User', messageField: 'message' },
   InvalidRequestContentException: { status: 400, type: 'User', messageField: 'message' },
   CodeStorageExceededException: { status: 400, type: 'User', messageField: 'message' },
+  /** A protocol frame that decodes to no valid request. */
+  SerializationException: { status: 400, type: null, messageField: 'message' },
+  UnknownOperationException: { status: 400, type: null, messageField: 'message' },
   ResourceNotFoundException: { status: 404, type: 'User', messageField: 'Message' },
   ResourceConflictException: { status: 409, type: 'User', messageField: 'message' },
   PreconditionFailedException: { status: 412, type: 'User', messageField: 'message' },

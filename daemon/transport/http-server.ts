@@ -19,6 +19,11 @@ export class HttpServer {
     this.#server.keepAliveTimeout = 5_000;
   }
 
+  /** The Node.js server, for adapters that take over connections (the WebSocket upgrade). */
+  get server(): Server {
+    return this.#server;
+  }
+
   listen(host: string, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);

@@ -1,0 +1,292 @@
+/**
+ * LambdadClient: the TypeScript SDK for lambdad's WebSocket protocol. Many requests in flight on one
+ * connection, answered out of order; request timeouts; reconnection with backoff; log tailing. Uses only the
+ * standard WebSocket API, so it runs in browsers as well as in Node.js (where it uses the `ws` package
+ * unless a global WebSocket exists).
+ */
+import { CODECS, SUBPROTOCOLS, type Codec } from '../../protocol/codec.js';
+import type { LogEvent, Operation, Operations, RequestError, ServerMessage } from '../../protocol/generated/types.js';
+
+export type * from '../../protocol/generated/types.js';
+
+/** An error the daemon answered with (`code` is the AWS exception name), or one of the connection's own. */
+export class LambdadError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+
+  static from(error: RequestError): LambdadError {
+    return new LambdadError(error.Code, error.Message, error.Status, error.Reason);
+  }
+}
+
+type WebSocketLike = WebSocket;
+type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface ClientOptions {
+  /** `ws://127.0.0.1:9001/ws`; an `http(s)://host:port` base gets `/ws` added. */
+  readonly url: string;
+  /** Wire format: `msgpack` (default) or `protobuf`. */
+  readonly codec?: 'msgpack' | 'protobuf';
+  /** Time limit of a request; Invoke gets `invokeTimeoutMs`. */
+  readonly requestTimeoutMs?: number;
+  /** Long enough for the longest function timeout (900 s) by default. */
+  readonly invokeTimeoutMs?: number;
+  /** First reconnection delay; doubles up to `maxReconnectDelayMs`. */
+  readonly reconnectDelayMs?: number;
+  readonly maxReconnectDelayMs?: number;
+  /** A WebSocket implementation, where the platform has none. */
+  readonly WebSocket?: WebSocketConstructor;
+}
+
+export interface InvokeOptions {
+  readonly qualifier?: string;
+  readonly invocationType?: 'RequestResponse' | 'DryRun';
+  readonly logType?: 'None' | 'Tail';
+  /** Client context object; sent base64-encoded as Lambda expects. */
+  readonly clientContext?: Record<string, unknown>;
+}
+
+interface Pending {
+  readonly operation: Operation;
+  readonly resolve: (output: never) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  /** The encoded request, kept until sent (requests wait while the connection is down). */
+  frame: Uint8Array | null;
+}
+
+interface Follower {
+  readonly functionName: string;
+  readonly onEvent: (event: LogEvent) => void;
+  subscription: number;
+}
+
+const encoder = new TextEncoder();
+
+async function defaultWebSocket(): Promise<WebSocketConstructor> {
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (global !== undefined) return global;
+  const { WebSocket } = await import('ws');
+  return WebSocket as unknown as WebSocketConstructor;
+}
+
+function base64(text: string): string {
+  const bytes = encoder.encode(text);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+export class LambdadClient {
+  readonly #url: string;
+  readonly #codec: Codec;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #requestTimeoutMs: number;
+  readonly #invokeTimeoutMs: number;
+  readonly #reconnectDelayMs: number;
+  readonly #maxReconnectDelayMs: number;
+  readonly #pending = new Map<number, Pending>();
+  readonly #followers = new Map<number, Follower>();
+  #socket: WebSocketLike | null = null;
+  #nextId = 1;
+  #closed = false;
+  #reconnectDelay: number;
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private constructor(options: ClientOptions, WebSocketImpl: WebSocketConstructor) {
+    const url = new URL(options.url);
+    if (url.protocol === 'http:' || url.protocol === 'https:') {
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      url.pathname = '/ws';
+    }
+    this.#url = url.toString();
+    this.#codec = CODECS[options.codec === 'protobuf' ? SUBPROTOCOLS.protobuf : SUBPROTOCOLS.msgpack];
+    this.#WebSocket = WebSocketImpl;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#invokeTimeoutMs = options.invokeTimeoutMs ?? 905_000;
+    this.#reconnectDelayMs = options.reconnectDelayMs ?? 100;
+    this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+    this.#reconnectDelay = this.#reconnectDelayMs;
+  }
+
+  /** Connects; resolves once the connection is open. */
+  static async connect(options: ClientOptions): Promise<LambdadClient> {
+    const client = new LambdadClient(options, options.WebSocket ?? (await defaultWebSocket()));
+    await client.#open();
+    return client;
+  }
+
+  get connected(): boolean {
+    return this.#socket?.readyState === 1;
+  }
+
+  /** Sends one request of any operation; resolves with its output or rejects with a LambdadError. */
+  call<Op extends Operation>(operation: Op, input: Operations[Op]['input'], timeoutMs?: number): Promise<Operations[Op]['output']> {
+    if (this.#closed) return Promise.reject(new LambdadError('ClientClosedException', 'The client is closed', 0));
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
+    const frame = this.#codec.encodeRequest({ id, [operation]: input } as never);
+    return new Promise((resolve, reject) => {
+      const limit = timeoutMs ?? (operation === 'Invoke' ? this.#invokeTimeoutMs : this.#requestTimeoutMs);
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new LambdadError('RequestTimeoutException', `${operation} got no answer within ${limit} ms`, 0));
+      }, limit);
+      const pending: Pending = { operation, resolve: resolve as (output: never) => void, reject, timer, frame };
+      this.#pending.set(id, pending);
+      this.#flush(pending);
+    });
+  }
+
+  createFunction = (input: Operations['CreateFunction']['input']) => this.call('CreateFunction', input);
+  getFunctionConfiguration = (input: Operations['GetFunctionConfiguration']['input']) => this.call('GetFunctionConfiguration', input);
+  listFunctions = (input: Operations['ListFunctions']['input'] = {}) => this.call('ListFunctions', input);
+  deleteFunction = (input: Operations['DeleteFunction']['input']) => this.call('DeleteFunction', input);
+  updateFunctionCode = (input: Operations['UpdateFunctionCode']['input']) => this.call('UpdateFunctionCode', input);
+  updateFunctionConfiguration = (input: Operations['UpdateFunctionConfiguration']['input']) => this.call('UpdateFunctionConfiguration', input);
+  publishVersion = (input: Operations['PublishVersion']['input']) => this.call('PublishVersion', input);
+  listVersionsByFunction = (input: Operations['ListVersionsByFunction']['input']) => this.call('ListVersionsByFunction', input);
+  createAlias = (input: Operations['CreateAlias']['input']) => this.call('CreateAlias', input);
+  getAlias = (input: Operations['GetAlias']['input']) => this.call('GetAlias', input);
+  updateAlias = (input: Operations['UpdateAlias']['input']) => this.call('UpdateAlias', input);
+  deleteAlias = (input: Operations['DeleteAlias']['input']) => this.call('DeleteAlias', input);
+  listAliases = (input: Operations['ListAliases']['input']) => this.call('ListAliases', input);
+  getLogEvents = (input: Operations['GetLogEvents']['input']) => this.call('GetLogEvents', input);
+
+  /** Invokes a function. A payload that is not bytes or a string is sent as its JSON. */
+  invoke(functionName: string, payload: Uint8Array | string | unknown = {}, options: InvokeOptions = {}): Promise<Operations['Invoke']['output']> {
+    const bytes = payload instanceof Uint8Array ? payload : encoder.encode(typeof payload === 'string' ? payload : JSON.stringify(payload));
+    return this.call('Invoke', {
+      FunctionName: functionName,
+      Payload: bytes,
+      ...(options.qualifier === undefined ? {} : { Qualifier: options.qualifier }),
+      ...(options.invocationType === undefined ? {} : { InvocationType: options.invocationType }),
+      ...(options.logType === undefined ? {} : { LogType: options.logType }),
+      ...(options.clientContext === undefined ? {} : { ClientContext: base64(JSON.stringify(options.clientContext)) }),
+    });
+  }
+
+  /** Calls `onEvent` with each log event of the function as it is written; follows across reconnections. */
+  async tailLogs(functionName: string, onEvent: (event: LogEvent) => void): Promise<{ logGroupName: string; stop: () => Promise<void> }> {
+    // A subscription is named by the id of the request that opened it: the id call() is about to use.
+    const follower: Follower = { functionName, onEvent, subscription: this.#nextId };
+    this.#followers.set(follower.subscription, follower);
+    try {
+      const { LogGroupName } = await this.call('TailLogs', { FunctionName: functionName });
+      return {
+        logGroupName: LogGroupName,
+        stop: async () => {
+          this.#followers.delete(follower.subscription);
+          if (this.connected) await this.call('UntailLogs', { subscription: follower.subscription });
+        },
+      };
+    } catch (error) {
+      this.#followers.delete(follower.subscription);
+      throw error;
+    }
+  }
+
+  /** Closes the connection; requests still waiting fail. */
+  close(): void {
+    this.#closed = true;
+    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    this.#failPending(new LambdadError('ClientClosedException', 'The client was closed', 0));
+    this.#socket?.close(1000);
+  }
+
+  #flush(pending: Pending): void {
+    if (pending.frame === null || !this.connected) return;
+    this.#socket!.send(pending.frame);
+    pending.frame = null;
+  }
+
+  #open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = new this.#WebSocket(this.#url, [this.#codec.subprotocol]);
+      socket.binaryType = 'arraybuffer';
+      let opened = false;
+      socket.addEventListener('open', () => {
+        opened = true;
+        this.#socket = socket;
+        this.#reconnectDelay = this.#reconnectDelayMs;
+        for (const pending of this.#pending.values()) this.#flush(pending);
+        this.#resubscribe();
+        resolve();
+      });
+      socket.addEventListener('message', (event: MessageEvent) => this.#receive(new Uint8Array(event.data as ArrayBuffer)));
+      socket.addEventListener('close', () => {
+        if (this.#socket === socket) this.#socket = null;
+        if (!opened) reject(new LambdadError('ConnectionFailedException', `Could not connect to ${this.#url}`, 0));
+        // Requests sent on this connection can no longer be answered; ones not yet sent wait for the next.
+        for (const [id, pending] of this.#pending) {
+          if (pending.frame !== null) continue;
+          clearTimeout(pending.timer);
+          this.#pending.delete(id);
+          pending.reject(new LambdadError('ConnectionLostException', 'The connection to lambdad was lost before the answer came', 0));
+        }
+        if (!this.#closed && opened) this.#scheduleReconnect();
+      });
+      socket.addEventListener('error', () => undefined);
+    });
+  }
+
+  #scheduleReconnect(): void {
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.#open().catch(() => {
+        this.#reconnectDelay = Math.min(this.#maxReconnectDelayMs, this.#reconnectDelay * 2);
+        if (!this.#closed) this.#scheduleReconnect();
+      });
+    }, this.#reconnectDelay);
+  }
+
+  #resubscribe(): void {
+    const followers = [...this.#followers.values()];
+    this.#followers.clear();
+    for (const follower of followers) {
+      follower.subscription = this.#nextId;
+      this.#followers.set(follower.subscription, follower);
+      this.call('TailLogs', { FunctionName: follower.functionName }).catch(() => this.#followers.delete(follower.subscription));
+    }
+  }
+
+  #receive(frame: Uint8Array): void {
+    let message: ServerMessage;
+    try {
+      message = this.#codec.decodeServerMessage(frame);
+    } catch {
+      return;
+    }
+    if (message.push !== undefined) {
+      const event = message.push.LogEvent;
+      if (event !== undefined) this.#followers.get(message.push.subscription)?.onEvent(event);
+      return;
+    }
+    const response = message.response;
+    if (response === undefined) return;
+    const pending = this.#pending.get(response.id);
+    if (pending === undefined) return;
+    this.#pending.delete(response.id);
+    clearTimeout(pending.timer);
+    if (response.Error !== undefined) {
+      pending.reject(LambdadError.from(response.Error));
+      return;
+    }
+    pending.resolve(((response as unknown as Record<string, unknown>)[pending.operation] ?? {}) as never);
+  }
+
+  #failPending(error: Error): void {
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.#pending.clear();
+  }
+}

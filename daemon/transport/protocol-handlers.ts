@@ -1,0 +1,78 @@
+/**
+ * The protocol's operations, each translated onto one LambdaService call: names and shapes in, names and
+ * shapes out, nothing decided here.
+ */
+import type { Operation, Operations } from '../../protocol/generated/types.js';
+import type { CodeInput } from '../registry/index.js';
+import type { LambdaService } from '../service.js';
+
+/** What a connection offers the handlers: log subscriptions tied to its lifetime. */
+export interface Session {
+  /** Starts pushing events under `subscription` (the id of the request that asked). */
+  follow(subscription: number, functionName: string): string;
+  unfollow(subscription: number): void;
+}
+
+type Handler<Op extends Operation> = (service: LambdaService, input: Operations[Op]['input'], session: Session, requestId: number) => Operations[Op]['output'] | Promise<Operations[Op]['output']>;
+
+function code(input: { ZipFile?: Uint8Array; Directory?: string }): CodeInput {
+  return input as CodeInput;
+}
+
+export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.freeze({
+  CreateFunction: (service, { Code, ...rest }) => service.createFunction({ ...rest, Code: code(Code ?? {}) }),
+  GetFunctionConfiguration: (service, input) => service.getFunctionConfiguration(input.FunctionName, input.Qualifier),
+  ListFunctions: (service, input) => service.listFunctions(input),
+  DeleteFunction: (service, input) => {
+    service.deleteFunction(input.FunctionName, input.Qualifier);
+    return {};
+  },
+  UpdateFunctionCode: (service, { FunctionName, ...rest }) => service.updateFunctionCode(FunctionName, rest),
+  UpdateFunctionConfiguration: (service, { FunctionName, ...rest }) => service.updateFunctionConfiguration(FunctionName, rest),
+  PublishVersion: (service, { FunctionName, ...rest }) => service.publishVersion(FunctionName, rest),
+  ListVersionsByFunction: (service, { FunctionName, ...rest }) => service.listVersionsByFunction(FunctionName, rest),
+  CreateAlias: (service, { FunctionName, ...rest }) => service.createAlias(FunctionName, rest),
+  GetAlias: (service, input) => service.getAlias(input.FunctionName, input.Name),
+  UpdateAlias: (service, { FunctionName, Name, ...rest }) => service.updateAlias(FunctionName, Name, rest),
+  DeleteAlias: (service, input) => {
+    service.deleteAlias(input.FunctionName, input.Name);
+    return {};
+  },
+  ListAliases: (service, { FunctionName, ...rest }) => service.listAliases(FunctionName, rest),
+  Invoke: async (service, input) => {
+    const result = await service.invoke({
+      functionName: input.FunctionName,
+      payload: input.Payload ?? new Uint8Array(0),
+      ...(input.Qualifier === undefined ? {} : { qualifier: input.Qualifier }),
+      ...(input.InvocationType === undefined ? {} : { invocationType: input.InvocationType }),
+      ...(input.LogType === undefined ? {} : { logType: input.LogType }),
+      ...(input.ClientContext === undefined ? {} : { clientContext: input.ClientContext }),
+    });
+    return {
+      StatusCode: result.statusCode,
+      RequestId: result.requestId,
+      Payload: result.payload,
+      ...(result.executedVersion === undefined ? {} : { ExecutedVersion: result.executedVersion }),
+      ...(result.functionError === undefined ? {} : { FunctionError: result.functionError }),
+      ...(result.logResult === undefined ? {} : { LogResult: result.logResult }),
+    };
+  },
+  GetLogEvents: (service, input) => {
+    const { LoggingConfig } = service.getFunctionConfiguration(input.FunctionName);
+    const events = service.getLogEvents({
+      logGroupName: LoggingConfig.LogGroup,
+      ...(input.LogStreamName === undefined ? {} : { logStreamName: input.LogStreamName }),
+      ...(input.StartTime === undefined ? {} : { startTime: input.StartTime }),
+      ...(input.EndTime === undefined ? {} : { endTime: input.EndTime }),
+      ...(input.Limit === undefined ? {} : { limit: input.Limit }),
+    });
+    return {
+      Events: events.map((event) => ({ LogGroupName: LoggingConfig.LogGroup, LogStreamName: event.logStreamName, Timestamp: event.timestamp, Message: event.message })),
+    };
+  },
+  TailLogs: (_service, input, session, requestId) => ({ LogGroupName: session.follow(requestId, input.FunctionName) }),
+  UntailLogs: (_service, input, session) => {
+    session.unfollow(input.subscription);
+    return {};
+  },
+});

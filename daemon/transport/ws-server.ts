@@ -1,0 +1,136 @@
+/**
+ * The WebSocket adapter: `/ws` on the daemon's port. Decodes a frame, calls one handler, encodes the result
+ * or the error. Many requests are in flight per connection and answered as they finish. A reader that does
+ * not keep up stops being read from, so the daemon never buffers without bound.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CODECS, FrameError, msgpackCodec, SUBPROTOCOLS, type Codec } from '../../protocol/codec.js';
+import type { Operation, RequestError, ServerMessage } from '../../protocol/generated/types.js';
+import { ERRORS, LambdaError } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import type { LambdaService } from '../service.js';
+import { HANDLERS, type Session } from './protocol-handlers.js';
+
+export const WS_PATH = '/ws';
+/** Room for the envelope around the largest message, a 50 MB zip. */
+const MAX_FRAME_BYTES = LIMITS.zippedCodeMaxBytes + 64 * 1024;
+/** Past this much unsent output, stop reading the connection until the reader catches up. */
+const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+const SEND_LOW_WATER_BYTES = 1024 * 1024;
+/** Requests one connection may have running before it is no longer read from. */
+const MAX_IN_FLIGHT = 1024;
+
+export function toRequestError(error: unknown): RequestError {
+  if (error instanceof LambdaError) {
+    return { Code: error.code, Message: error.message, Status: error.row.status, ...(error.details.Reason === undefined ? {} : { Reason: error.details.Reason }) };
+  }
+  if (error instanceof FrameError) return { Code: error.code, Message: error.message, Status: ERRORS[error.code].status };
+  return { Code: 'ServiceException', Message: 'lambdad failed to process the request.', Status: ERRORS.ServiceException.status };
+}
+
+function chooseSubprotocol(offered: Set<string>): string | false {
+  for (const name of Object.values(SUBPROTOCOLS)) if (offered.has(name)) return name;
+  return false;
+}
+
+export class ProtocolServer {
+  readonly #service: LambdaService;
+  readonly #wss: WebSocketServer;
+
+  constructor(service: LambdaService) {
+    this.#service = service;
+    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES, handleProtocols: chooseSubprotocol });
+    this.#wss.on('connection', (socket) => this.#serve(socket));
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if ((request.url ?? '').split('?', 1)[0] !== WS_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
+    });
+  }
+
+  /** Closes every connection (1001, going away). */
+  close(): void {
+    for (const client of this.#wss.clients) client.close(1001, 'lambdad is stopping');
+    this.#wss.close();
+  }
+
+  #serve(ws: WebSocket): void {
+    const codec: Codec = ws.protocol === '' ? msgpackCodec : CODECS[ws.protocol as keyof typeof CODECS];
+    const subscriptions = new Map<number, () => void>();
+    let inFlight = 0;
+    let paused = false;
+
+    const updateFlow = (): void => {
+      const tooMuch = inFlight >= MAX_IN_FLIGHT || ws.bufferedAmount > SEND_HIGH_WATER_BYTES;
+      if (tooMuch && !paused) ws.pause();
+      else if (paused && inFlight < MAX_IN_FLIGHT && ws.bufferedAmount < SEND_LOW_WATER_BYTES) ws.resume();
+      else return;
+      paused = !paused;
+    };
+    const send = (message: ServerMessage): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(codec.encodeServerMessage(message), () => updateFlow());
+      updateFlow();
+    };
+    const session: Session = {
+      follow: (subscription, functionName) => {
+        const { logGroupName, stop } = this.#service.tailLogs(functionName, (event) => {
+          // A follower that cannot keep up loses events rather than growing the daemon's buffers.
+          if (ws.bufferedAmount > SEND_HIGH_WATER_BYTES) return;
+          send({ push: { subscription, LogEvent: { LogGroupName: logGroupName, LogStreamName: event.logStreamName, Timestamp: event.timestamp, Message: event.message } } });
+        });
+        subscriptions.get(subscription)?.();
+        subscriptions.set(subscription, stop);
+        return logGroupName;
+      },
+      unfollow: (subscription) => {
+        subscriptions.get(subscription)?.();
+        subscriptions.delete(subscription);
+      },
+    };
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        ws.close(1003, 'lambdad speaks binary frames only');
+        return;
+      }
+      let id: number;
+      let operation: Operation;
+      let input: unknown;
+      try {
+        const decoded = codec.decodeRequest(data);
+        id = decoded.request.id;
+        operation = decoded.operation as Operation;
+        input = (decoded.request as unknown as Record<string, unknown>)[operation];
+      } catch (error) {
+        if (error instanceof FrameError && error.requestId !== null) send({ response: { id: error.requestId, Error: toRequestError(error) } });
+        else ws.close(1007, 'unreadable frame');
+        return;
+      }
+      inFlight += 1;
+      updateFlow();
+      const handler = HANDLERS[operation] as (service: LambdaService, input: unknown, session: Session, id: number) => unknown;
+      new Promise((resolve) => resolve(handler(this.#service, input, session, id)))
+        .then(
+          (output) => send({ response: { id, [operation]: output } }),
+          (error: unknown) => send({ response: { id, Error: toRequestError(error) } }),
+        )
+        .finally(() => {
+          inFlight -= 1;
+          updateFlow();
+        });
+    });
+    ws.on('close', () => {
+      for (const stop of subscriptions.values()) stop();
+      subscriptions.clear();
+    });
+    ws.on('error', () => ws.terminate());
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The WebSocket protocol end to end, over both codecs: every operation through the SDK against a real
+ * daemon, many requests in flight on one connection, typed errors, pushed log events, and frames the
+ * daemon cannot read.
+ */
+import { zipSync } from 'fflate';
+import { readFileSync } from 'node:fs';
+import { Packr } from 'msgpackr';
+import { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LambdadClient, LambdadError, type LogEvent } from '../../dist/clients/node/index.js';
+import { FIXTURES, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array | undefined): string => decoder.decode(bytes);
+
+let harness: TestDaemon;
+beforeAll(async () => {
+  harness = await startDaemon();
+});
+afterAll(async () => harness.stop());
+
+describe.each(['msgpack', 'protobuf'] as const)('over %s', (codec) => {
+  let client: LambdadClient;
+  const name = (base: string): string => `${base}-${codec}`;
+
+  beforeAll(async () => {
+    client = await LambdadClient.connect({ url: harness.daemon.url, codec });
+  });
+  afterAll(() => client.close());
+
+  it('runs every operation of the service', async () => {
+    const fn = name('ops');
+    const zip = zipSync({ 'index.js': readFileSync(`${FIXTURES}/behaviours/counter.js`) });
+    const created = await client.createFunction({ FunctionName: fn, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zip }, Environment: { Variables: { STAGE: 'one' } } });
+    expect(created).toMatchObject({ FunctionName: fn, State: 'Pending', Version: '$LATEST', Description: '', Timeout: 3, MemorySize: 128, Environment: { Variables: { STAGE: 'one' } } });
+    expect(await client.getFunctionConfiguration({ FunctionName: fn })).toMatchObject({ State: 'Active', CodeSha256: created.CodeSha256 });
+    expect((await client.listFunctions()).Functions.map((f) => f.FunctionName)).toContain(fn);
+
+    const updated = await client.updateFunctionConfiguration({ FunctionName: fn, Description: 'second', RevisionId: created.RevisionId });
+    expect(updated.Description).toBe('second');
+    const recoded = await client.updateFunctionCode({ FunctionName: fn, Directory: `${FIXTURES}/behaviours`, Publish: false });
+    expect(recoded.CodeSha256).not.toBe(created.CodeSha256);
+    await client.updateFunctionConfiguration({ FunctionName: fn, Handler: 'counter.handler' });
+    const v1 = await client.publishVersion({ FunctionName: fn });
+    expect(v1.Version).toBe('1');
+    await client.updateFunctionConfiguration({ FunctionName: fn, Description: 'third' });
+    expect((await client.publishVersion({ FunctionName: fn, Description: 'v2' })).Version).toBe('2');
+    expect((await client.listVersionsByFunction({ FunctionName: fn })).Versions.map((v) => v.Version)).toEqual(['$LATEST', '1', '2']);
+
+    const alias = await client.createAlias({ FunctionName: fn, Name: 'live', FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': 0.25 } } });
+    expect(alias).toMatchObject({ Name: 'live', FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': 0.25 } } });
+    expect(await client.getAlias({ FunctionName: fn, Name: 'live' })).toEqual(alias);
+    const moved = await client.updateAlias({ FunctionName: fn, Name: 'live', FunctionVersion: '2', RoutingConfig: { AdditionalVersionWeights: {} } });
+    expect(moved.FunctionVersion).toBe('2');
+    expect((await client.listAliases({ FunctionName: fn })).Aliases.map((a) => a.Name)).toEqual(['live']);
+
+    const invoked = await client.invoke(fn, { any: 'event' }, { qualifier: 'live', logType: 'Tail', clientContext: { custom: { a: 1 } } });
+    expect(invoked).toMatchObject({ StatusCode: 200, ExecutedVersion: '2' });
+    expect(JSON.parse(text(invoked.Payload))).toEqual({ count: 1 });
+    expect(Buffer.from(invoked.LogResult!, 'base64').toString()).toMatch(new RegExp(`REPORT RequestId: ${invoked.RequestId}\\t`));
+    const dry = await client.invoke(fn, {}, { invocationType: 'DryRun' });
+    expect(dry.StatusCode).toBe(204);
+
+    const logs = await client.getLogEvents({ FunctionName: fn });
+    expect(logs.Events.some((event) => event.Message.startsWith(`START RequestId: ${invoked.RequestId} Version: 2`))).toBe(true);
+
+    await client.deleteAlias({ FunctionName: fn, Name: 'live' });
+    await client.deleteFunction({ FunctionName: fn });
+    await expect(client.getFunctionConfiguration({ FunctionName: fn })).rejects.toMatchObject({ code: 'ResourceNotFoundException', status: 404 });
+  });
+
+  it('answers 256 invocations in flight on one connection, each with its own result', async () => {
+    const fn = name('echo');
+    // 256 cold starts at once on a 2-core machine: the time limit is for the machine, not the function.
+    await client.createFunction({ FunctionName: fn, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'esm/nested/deep.handlers.main', Code: { Directory: `${FIXTURES}/behaviours` }, Timeout: 120 });
+    const results = await Promise.all(Array.from({ length: 256 }, (_, i) => client.invoke(fn, { i })));
+    results.forEach((result, i) => expect(JSON.parse(text(result.Payload))).toEqual({ esm: true, echo: { i } }));
+    expect(new Set(results.map((result) => result.RequestId)).size).toBe(256);
+  });
+
+  it('gives function errors as results and API errors as typed LambdadErrors', async () => {
+    const fn = name('thrower');
+    await client.createFunction({ FunctionName: fn, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'failures.thrower', Code: { Directory: `${FIXTURES}/behaviours` } });
+    const failed = await client.invoke(fn);
+    expect(failed.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(text(failed.Payload)).errorType).toBe('TypeError');
+    const error = await client.createFunction({ FunctionName: 'bad name!', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'a.b', Code: { Directory: FIXTURES } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LambdadError);
+    expect(error).toMatchObject({ code: 'ValidationException', status: 400 });
+    await expect(client.invoke(fn, '{not json')).rejects.toMatchObject({ code: 'InvalidRequestContentException' });
+  });
+
+  it('pushes log events to a tail subscription until it stops', async () => {
+    const fn = name('tailed');
+    await client.createFunction({ FunctionName: fn, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'logs.handler', Code: { Directory: `${FIXTURES}/behaviours` } });
+    const events: LogEvent[] = [];
+    const tail = await client.tailLogs(fn, (event) => events.push(event));
+    expect(tail.logGroupName).toBe(`/aws/lambda/${fn}`);
+    const { RequestId } = await client.invoke(fn, { name: 'tail' });
+    await expect.poll(() => events.some((event) => event.Message.startsWith(`REPORT RequestId: ${RequestId}`))).toBe(true);
+    expect(events.map((event) => event.Message)).toContainEqual(expect.stringContaining("INFO\thello { from: 'tail' }"));
+    await tail.stop();
+    const seen = events.length;
+    await client.invoke(fn, { name: 'after' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events.length).toBe(seen);
+  });
+});
+
+describe('frames the daemon cannot read', () => {
+  const packr = new Packr({ useRecords: false });
+  function raw(protocol = 'lambdad.v1.msgpack'): Promise<WebSocket> {
+    const ws = new WebSocket(`${harness.daemon.url.replace('http', 'ws')}/ws`, protocol);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  }
+  const nextMessage = (ws: WebSocket): Promise<any> => new Promise((resolve) => ws.once('message', (data: Buffer) => resolve(packr.unpack(data))));
+  const closed = (ws: WebSocket): Promise<number> => new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+
+  it('answers an unknown operation and a wrong type with typed errors, and keeps the connection', async () => {
+    const ws = await raw();
+    ws.send(packr.pack({ id: 7, Frobnicate: {} }));
+    expect((await nextMessage(ws)).response).toMatchObject({ id: 7, Error: { Code: 'UnknownOperationException', Message: 'Unknown operation: Frobnicate', Status: 400 } });
+    ws.send(packr.pack({ id: 8, GetAlias: { FunctionName: 42, Name: 'x' } }));
+    expect((await nextMessage(ws)).response).toMatchObject({ id: 8, Error: { Code: 'SerializationException', Status: 400 } });
+    ws.send(packr.pack({ id: 9, GetAlias: { FunctionName: 'nope', Name: 'x', Extra: 'ignored' } }));
+    expect((await nextMessage(ws)).response).toMatchObject({ id: 9, Error: { Code: 'ResourceNotFoundException' } });
+    ws.close();
+  });
+
+  it('closes with 1007 on a frame that is not a request at all, and 1003 on a text frame', async () => {
+    const garbage = await raw();
+    const garbageClosed = closed(garbage);
+    garbage.send(Buffer.from([0xc1, 0xff, 0x00]));
+    expect(await garbageClosed).toBe(1007);
+    const textual = await raw();
+    const textClosed = closed(textual);
+    textual.send('{"id":1}');
+    expect(await textClosed).toBe(1003);
+  });
+});
