@@ -19,10 +19,20 @@ export interface Config {
   readonly logBytesPerFunction: number;
   /** How long a stopping daemon lets running invocations finish. */
   readonly shutdownGraceMs: number;
+  /** `sigv4`: every request is signed with the daemon's credentials; `none`: loopback only, unsigned. */
+  readonly auth: 'sigv4' | 'none';
+  /** PEM files: when both are set the port serves https and wss. */
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  /** Credentials given in the environment; otherwise the daemon generates and keeps its own. */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
 }
 
+/** Keys of the options that come from flags or their environment variables. */
+type FlagKey = Exclude<keyof Config, 'credentials'>;
+
 interface OptionSpec {
-  readonly key: keyof Config;
+  readonly key: FlagKey;
   readonly flag: string;
   readonly env: string;
   readonly help: string;
@@ -43,14 +53,25 @@ function integerIn(min: number, max: number, scale = 1) {
   };
 }
 
-function loopbackHost(raw: string, name: string): string {
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+function address(raw: string, name: string): string {
   const host = raw.trim();
-  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-  if (!loopback) {
-    // Authentication does not exist yet; serving beyond this machine would hand out code execution.
-    throw new ConfigError(`${name} must be a loopback address (127.0.0.0/8, ::1 or localhost), got '${raw}'`);
-  }
+  if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`${name} must be an IP address or localhost, got '${raw}'`);
   return host;
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string, name: string): T => {
+    if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${raw}'`);
+    return raw as T;
+  };
+}
+
+function optionalFile(raw: string): string {
+  return raw === '' ? '' : resolve(raw);
 }
 
 function pattern(re: RegExp, what: string) {
@@ -61,7 +82,7 @@ function pattern(re: RegExp, what: string) {
 }
 
 export const OPTIONS: readonly OptionSpec[] = Object.freeze([
-  { key: 'host', flag: 'host', env: 'LAMBDAD_HOST', help: 'address to listen on (loopback only)', parse: loopbackHost },
+  { key: 'host', flag: 'host', env: 'LAMBDAD_HOST', help: 'address to listen on (beyond loopback only with --auth sigv4)', parse: address },
   { key: 'port', flag: 'port', env: 'LAMBDAD_PORT', help: 'port to listen on (0 picks a free one)', parse: integerIn(0, 65_535) },
   { key: 'dataDir', flag: 'data-dir', env: 'LAMBDAD_DATA_DIR', help: 'where functions, code and logs are kept', parse: (raw) => resolve(raw) },
   { key: 'region', flag: 'region', env: 'LAMBDAD_REGION', help: 'region in ARNs and AWS_REGION', parse: pattern(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'a region such as us-east-1') },
@@ -70,9 +91,12 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'spareWorkers', flag: 'spare-workers', env: 'LAMBDAD_SPARE_WORKERS', help: 'pre-started threads per memory size (0 disables)', parse: integerIn(0, 64) },
   { key: 'logBytesPerFunction', flag: 'log-bytes-per-function', env: 'LAMBDAD_LOG_BYTES_PER_FUNCTION', help: 'log bytes kept per function', parse: integerIn(4096, 1 << 30) },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-seconds', env: 'LAMBDAD_SHUTDOWN_GRACE_SECONDS', help: 'time running invocations get to finish on stop', parse: integerIn(0, 900, 1000) },
+  { key: 'auth', flag: 'auth', env: 'LAMBDAD_AUTH', help: 'sigv4: requests are signed with the daemon credentials; none: unsigned, loopback only', parse: oneOf(['sigv4', 'none'] as const) },
+  { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
+  { key: 'tlsKey', flag: 'tls-key', env: 'LAMBDAD_TLS_KEY', help: 'PEM private key of --tls-cert', parse: optionalFile },
 ]);
 
-export const DEFAULTS: Readonly<Record<keyof Config, string>> = Object.freeze({
+export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   host: '127.0.0.1',
   port: '9001',
   dataDir: './.lambdad',
@@ -82,6 +106,9 @@ export const DEFAULTS: Readonly<Record<keyof Config, string>> = Object.freeze({
   spareWorkers: '2',
   logBytesPerFunction: String(1024 * 1024),
   shutdownGraceMs: '30',
+  auth: 'sigv4',
+  tlsCert: '',
+  tlsKey: '',
 });
 
 /**
@@ -101,5 +128,22 @@ export function loadConfig(flags: Readonly<Record<string, string | undefined>> =
     else if (fromEnv !== undefined && fromEnv !== '') config[option.key] = option.parse(fromEnv, option.env);
     else config[option.key] = option.parse(DEFAULTS[option.key], `--${option.flag}`);
   }
+  config.credentials = credentialsFrom(env);
+  if (config.auth === 'none' && !isLoopback(config.host as string)) {
+    // Unsigned requests from beyond this machine would hand out code execution to anyone.
+    throw new ConfigError(`--host ${String(config.host)} is not a loopback address: serving it needs --auth sigv4`);
+  }
+  if ((config.tlsCert === '') !== (config.tlsKey === '')) throw new ConfigError('--tls-cert and --tls-key go together');
   return Object.freeze(config as unknown as Config);
+}
+
+/** LAMBDAD_ACCESS_KEY_ID and LAMBDAD_SECRET_ACCESS_KEY: secrets, so environment only, never flags. */
+function credentialsFrom(env: NodeJS.ProcessEnv): Config['credentials'] {
+  const accessKeyId = env.LAMBDAD_ACCESS_KEY_ID ?? '';
+  const secretAccessKey = env.LAMBDAD_SECRET_ACCESS_KEY ?? '';
+  if (accessKeyId === '' && secretAccessKey === '') return null;
+  if (accessKeyId === '' || secretAccessKey === '') throw new ConfigError('LAMBDAD_ACCESS_KEY_ID and LAMBDAD_SECRET_ACCESS_KEY go together');
+  if (!/^[A-Z0-9]{16,128}$/.test(accessKeyId)) throw new ConfigError('LAMBDAD_ACCESS_KEY_ID must be 16 to 128 upper-case letters and digits');
+  if (secretAccessKey.length < 16) throw new ConfigError('LAMBDAD_SECRET_ACCESS_KEY must be at least 16 characters');
+  return Object.freeze({ accessKeyId, secretAccessKey });
 }

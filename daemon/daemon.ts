@@ -13,7 +13,9 @@ import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
 import { LogStore } from './observability/log-store.js';
 import { Registry } from './registry/index.js';
 import { LambdaService } from './service.js';
+import { daemonCredentials } from './transport/credentials.js';
 import { HttpServer } from './transport/http-server.js';
+import { SigV4Verifier } from './transport/sigv4.js';
 import { ProtocolServer } from './transport/ws-server.js';
 
 export interface DaemonOptions {
@@ -67,8 +69,9 @@ export class Daemon {
     });
     const invoker = new Invoker({ contexts, logs, clock, ids });
     const service = new LambdaService({ registry, contexts, invoker, logs, ids });
-    const http = new HttpServer();
-    const protocol = new ProtocolServer(service);
+    const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
+    const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
+    const protocol = new ProtocolServer(service, verifier);
     protocol.attach(http.server);
     let address;
     try {
@@ -80,7 +83,8 @@ export class Daemon {
       throw error;
     }
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const daemon = new Daemon({ config, url: `http://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log });
+    const scheme = config.tlsCert === '' ? 'http' : 'https';
+    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log });
 
     // Spare contexts for the memory sizes in use start in the background: serving does not wait for them.
     const memorySizes = [LIMITS.memoryDefaultMb, ...daemon.#memorySizesInUse()];

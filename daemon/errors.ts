@@ -23,6 +23,11 @@ export const ERRORS = Object.freeze({
   PreconditionFailedException: { status: 412, type: 'User', messageField: 'message' },
   RequestEntityTooLargeException: { status: 413, type: 'User', messageField: 'message' },
   ServiceException: { status: 500, type: 'Service', messageField: 'Message' },
+  // Authentication (SigV4), before any operation runs.
+  MissingAuthenticationTokenException: { status: 403, type: 'User', messageField: 'message' },
+  IncompleteSignatureException: { status: 400, type: 'User', messageField: 'message' },
+  InvalidSignatureException: { status: 403, type: 'User', messageField: 'message' },
+  UnrecognizedClientException: { status: 403, type: 'User', messageField: 'message' },
 } as const satisfies Record<string, ErrorRow>);
 
 export type ErrorName = keyof typeof ERRORS;

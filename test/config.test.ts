@@ -15,6 +15,10 @@ describe('loadConfig', () => {
       spareWorkers: 2,
       logBytesPerFunction: 1_048_576,
       shutdownGraceMs: 30_000,
+      auth: 'sigv4',
+      tlsCert: '',
+      tlsKey: '',
+      credentials: null,
     });
   });
 
@@ -31,12 +35,27 @@ describe('loadConfig', () => {
     [{ port: '1.5' }, '--port must be an integer'],
     [{ 'account-id': '123' }, '--account-id must be twelve digits'],
     [{ region: 'moon' }, '--region must be a region such as us-east-1'],
-    [{ host: '10.0.0.1' }, '--host must be a loopback address'],
+    [{ host: 'example.com' }, '--host must be an IP address or localhost'],
+    [{ host: '10.0.0.1', auth: 'none' }, '--host 10.0.0.1 is not a loopback address: serving it needs --auth sigv4'],
+    [{ auth: 'basic' }, '--auth must be one of sigv4, none'],
+    [{ 'tls-cert': 'cert.pem' }, '--tls-cert and --tls-key go together'],
     [{ 'spare-workers': '-1' }, '--spare-workers must be an integer from 0 to 64'],
     [{ nonsense: '1' }, 'unknown option --nonsense'],
   ])('refuses %o', (flags, message) => {
     expect(() => loadConfig(flags)).toThrow(ConfigError);
     expect(() => loadConfig(flags)).toThrow(message);
+  });
+
+  it('serves beyond loopback only when requests are signed', () => {
+    expect(loadConfig({ host: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  it('takes credentials from the environment only, both or neither', () => {
+    expect(loadConfig({}, { LAMBDAD_ACCESS_KEY_ID: 'LKABCDEFGHIJKLMNOPQR', LAMBDAD_SECRET_ACCESS_KEY: 'a-secret-of-some-length' }).credentials).toEqual({
+      accessKeyId: 'LKABCDEFGHIJKLMNOPQR',
+      secretAccessKey: 'a-secret-of-some-length',
+    });
+    expect(() => loadConfig({}, { LAMBDAD_ACCESS_KEY_ID: 'LKABCDEFGHIJKLMNOPQR' })).toThrow('LAMBDAD_ACCESS_KEY_ID and LAMBDAD_SECRET_ACCESS_KEY go together');
   });
 
   it('names the variable when the environment is wrong', () => {

@@ -12,7 +12,7 @@ describe('README', () => {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`--${option.flag}\` |`));
       expect(row, option.flag).toBeDefined();
       expect(row).toContain(`\`${option.env}\``);
-      expect(row).toContain(`\`${DEFAULTS[option.key]}\``);
+      expect(row).toContain(DEFAULTS[option.key] === '' ? '| (none) |' : `\`${DEFAULTS[option.key]}\``);
     }
   });
 

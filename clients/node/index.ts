@@ -4,6 +4,8 @@
  * standard WebSocket API, so it runs in browsers as well as in Node.js (where it uses the `ws` package
  * unless a global WebSocket exists).
  */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { CODECS, SUBPROTOCOLS, type Codec } from '../../protocol/codec.js';
 import type { LogEvent, Operation, Operations, RequestError, ServerMessage } from '../../protocol/generated/types.js';
 
@@ -27,7 +29,27 @@ export class LambdadError extends Error {
 }
 
 type WebSocketLike = WebSocket;
-type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: { ca?: string }) => WebSocketLike;
+
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** Where a local client finds the daemon's credentials, in this order, when none are given. */
+async function discoverCredentials(dataDir: string | undefined): Promise<Credentials | null> {
+  const env = typeof process === 'undefined' ? {} : process.env;
+  if (env.LAMBDAD_ACCESS_KEY_ID && env.LAMBDAD_SECRET_ACCESS_KEY) return { accessKeyId: env.LAMBDAD_ACCESS_KEY_ID, secretAccessKey: env.LAMBDAD_SECRET_ACCESS_KEY };
+  if (typeof process === 'undefined') return null;
+  const { readFile } = await import('node:fs/promises');
+  const file = `${dataDir ?? env.LAMBDAD_DATA_DIR ?? './.lambdad'}/credentials.json`;
+  try {
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Partial<Credentials>;
+    return typeof stored.accessKeyId === 'string' && typeof stored.secretAccessKey === 'string' ? { accessKeyId: stored.accessKeyId, secretAccessKey: stored.secretAccessKey } : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface ClientOptions {
   /** `ws://127.0.0.1:9001/ws`; an `http(s)://host:port` base gets `/ws` added. */
@@ -43,6 +65,17 @@ export interface ClientOptions {
   readonly maxReconnectDelayMs?: number;
   /** A WebSocket implementation, where the platform has none. */
   readonly WebSocket?: WebSocketConstructor;
+  /**
+   * The daemon's credentials. When not given: LAMBDAD_ACCESS_KEY_ID / LAMBDAD_SECRET_ACCESS_KEY, then
+   * `<dataDir>/credentials.json` (Node.js only); without any, the connection is not signed.
+   */
+  readonly credentials?: Credentials;
+  /** The daemon's data directory, for finding its credentials (default LAMBDAD_DATA_DIR or ./.lambdad). */
+  readonly dataDir?: string;
+  /** The daemon's region, part of the signature (default LAMBDAD_REGION, AWS_REGION or us-east-1). */
+  readonly region?: string;
+  /** PEM certificate(s) to trust for wss (Node.js only), e.g. a self-signed daemon certificate. */
+  readonly ca?: string;
 }
 
 export interface InvokeOptions {
@@ -99,8 +132,10 @@ export class LambdadClient {
   #closed = false;
   #reconnectDelay: number;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #signer: SignatureV4 | null;
+  readonly #ca: string | undefined;
 
-  private constructor(options: ClientOptions, WebSocketImpl: WebSocketConstructor) {
+  private constructor(options: ClientOptions, WebSocketImpl: WebSocketConstructor, credentials: Credentials | null) {
     const url = new URL(options.url);
     if (url.protocol === 'http:' || url.protocol === 'https:') {
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -114,11 +149,16 @@ export class LambdadClient {
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 100;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     this.#reconnectDelay = this.#reconnectDelayMs;
+    this.#ca = options.ca;
+    const env = typeof process === 'undefined' ? {} : process.env;
+    const region = options.region ?? env.LAMBDAD_REGION ?? env.AWS_REGION ?? 'us-east-1';
+    this.#signer = credentials === null ? null : new SignatureV4({ credentials, region, service: 'lambda', sha256: Sha256 });
   }
 
   /** Connects; resolves once the connection is open. */
   static async connect(options: ClientOptions): Promise<LambdadClient> {
-    const client = new LambdadClient(options, options.WebSocket ?? (await defaultWebSocket()));
+    const credentials = options.credentials ?? (await discoverCredentials(options.dataDir));
+    const client = new LambdadClient(options, options.WebSocket ?? (await defaultWebSocket()), credentials);
     await client.#open();
     return client;
   }
@@ -207,9 +247,24 @@ export class LambdadClient {
     pending.frame = null;
   }
 
-  #open(): Promise<void> {
+  /** The URL to connect to, presigned (SigV4 query form, valid 5 minutes) when there are credentials. */
+  async #signedUrl(): Promise<string> {
+    if (this.#signer === null) return this.#url;
+    const url = new URL(this.#url);
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) query[key] = value;
+    const presigned = await this.#signer.presign(
+      { method: 'GET', protocol: url.protocol, hostname: url.hostname, path: url.pathname, query, headers: { host: url.host } },
+      { expiresIn: 300 },
+    );
+    url.search = new URLSearchParams(presigned.query as Record<string, string>).toString();
+    return url.toString();
+  }
+
+  async #open(): Promise<void> {
+    const url = await this.#signedUrl();
     return new Promise((resolve, reject) => {
-      const socket = new this.#WebSocket(this.#url, [this.#codec.subprotocol]);
+      const socket = this.#ca === undefined ? new this.#WebSocket(url, [this.#codec.subprotocol]) : new this.#WebSocket(url, [this.#codec.subprotocol], { ca: this.#ca });
       socket.binaryType = 'arraybuffer';
       let opened = false;
       socket.addEventListener('open', () => {

@@ -2,7 +2,9 @@
  * The daemon's HTTP listener. It serves `/healthz`; the AWS REST API and the WebSocket protocol are mounted
  * on the same port by their own adapters.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface Health {
@@ -13,8 +15,10 @@ export class HttpServer {
   readonly #server: Server;
   #health: Health['status'] = 'ok';
 
-  constructor() {
-    this.#server = createServer((request, response) => this.#route(request, response));
+  /** With `tls`, the port serves https (and so wss). */
+  constructor(tls: { certFile: string; keyFile: string } | null) {
+    const handler = (request: IncomingMessage, response: ServerResponse): void => this.#route(request, response);
+    this.#server = tls === null ? createServer(handler) : createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler);
     // Idle keep-alive sockets must not hold a stopping daemon open.
     this.#server.keepAliveTimeout = 5_000;
   }

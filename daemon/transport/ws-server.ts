@@ -3,7 +3,7 @@
  * or the error. Many requests are in flight per connection and answered as they finish. A reader that does
  * not keep up stops being read from, so the daemon never buffers without bound.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CODECS, FrameError, msgpackCodec, SUBPROTOCOLS, type Codec } from '../../protocol/codec.js';
@@ -11,7 +11,9 @@ import type { Operation, RequestError, ServerMessage } from '../../protocol/gene
 import { ERRORS, LambdaError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { LambdaService } from '../service.js';
+import { httpError } from './http-errors.js';
 import { HANDLERS, type Session } from './protocol-handlers.js';
+import type { SigV4Verifier } from './sigv4.js';
 
 export const WS_PATH = '/ws';
 /** Room for the envelope around the largest message, a 50 MB zip. */
@@ -37,10 +39,13 @@ function chooseSubprotocol(offered: Set<string>): string | false {
 
 export class ProtocolServer {
   readonly #service: LambdaService;
+  readonly #verifier: SigV4Verifier | null;
   readonly #wss: WebSocketServer;
 
-  constructor(service: LambdaService) {
+  /** With a verifier, every upgrade request must be signed (header or presigned-query SigV4). */
+  constructor(service: LambdaService, verifier: SigV4Verifier | null) {
     this.#service = service;
+    this.#verifier = verifier;
     this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES, handleProtocols: chooseSubprotocol });
     this.#wss.on('connection', (socket) => this.#serve(socket));
   }
@@ -51,7 +56,17 @@ export class ProtocolServer {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
-      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
+      socket.on('error', () => socket.destroy());
+      const verified = this.#verifier?.verify({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers }) ?? Promise.resolve();
+      verified.then(
+        () => this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request)),
+        (error: unknown) => {
+          // Refused before the upgrade, with the AWS error an HTTP client of Lambda would get.
+          const { status, headers, body } = httpError(error);
+          const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status]}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
+          socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+        },
+      );
     });
   }
 

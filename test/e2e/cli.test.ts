@@ -76,9 +76,9 @@ describe('lambdad start', () => {
     const bad = lambdad(['start', '--port', 'ninety']);
     expect(await exited(bad.child)).toBe(2);
     expect(bad.output()).toContain("lambdad: --port must be an integer from 0 to 65535, got 'ninety'");
-    const remote = lambdad(['start', '--host', '0.0.0.0']);
-    expect(await exited(remote.child)).toBe(2);
-    expect(remote.output()).toContain('--host must be a loopback address');
+    const unsigned = lambdad(['start', '--host', '0.0.0.0', '--auth', 'none']);
+    expect(await exited(unsigned.child)).toBe(2);
+    expect(unsigned.output()).toContain('--host 0.0.0.0 is not a loopback address: serving it needs --auth sigv4');
     const unknown = lambdad(['start', '--colour', 'blue']);
     expect(await exited(unknown.child)).toBe(2);
     expect(unknown.output()).toContain("Unknown option '--colour'");

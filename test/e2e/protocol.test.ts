@@ -10,13 +10,14 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdadClient, LambdadError, type LogEvent } from '../../dist/clients/node/index.js';
 import { FIXTURES, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { signedHeaders } from '../helpers/sigv4.js';
 
 const decoder = new TextDecoder();
 const text = (bytes: Uint8Array | undefined): string => decoder.decode(bytes);
 
 let harness: TestDaemon;
 beforeAll(async () => {
-  harness = await startDaemon();
+  harness = await startDaemon({ auth: 'sigv4' });
 });
 afterAll(async () => harness.stop());
 
@@ -25,7 +26,7 @@ describe.each(['msgpack', 'protobuf'] as const)('over %s', (codec) => {
   const name = (base: string): string => `${base}-${codec}`;
 
   beforeAll(async () => {
-    client = await LambdadClient.connect({ url: harness.daemon.url, codec });
+    client = await LambdadClient.connect({ url: harness.daemon.url, codec, credentials: harness.credentials() });
   });
   afterAll(() => client.close());
 
@@ -110,8 +111,9 @@ describe.each(['msgpack', 'protobuf'] as const)('over %s', (codec) => {
 
 describe('frames the daemon cannot read', () => {
   const packr = new Packr({ useRecords: false });
-  function raw(protocol = 'lambdad.v1.msgpack'): Promise<WebSocket> {
-    const ws = new WebSocket(`${harness.daemon.url.replace('http', 'ws')}/ws`, protocol);
+  async function raw(protocol = 'lambdad.v1.msgpack'): Promise<WebSocket> {
+    const url = `${harness.daemon.url.replace('http', 'ws')}/ws`;
+    const ws = new WebSocket(url, protocol, { headers: await signedHeaders(url, harness.credentials()) });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
       ws.once('error', reject);

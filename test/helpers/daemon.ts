@@ -1,5 +1,5 @@
 /** Starts a real daemon (every part, real worker threads, real SQLite) in a temporary data directory. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,17 +12,24 @@ export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
 export interface TestDaemon {
   readonly daemon: Daemon;
   readonly dataDir: string;
+  /** The credentials a `sigv4` daemon generated and keeps in its data directory. */
+  credentials(): { accessKeyId: string; secretAccessKey: string };
   /** Stops this daemon and starts another on the same data directory. */
   restart(): Promise<TestDaemon>;
   stop(): Promise<void>;
 }
 
+/**
+ * Tests of behaviour behind the door start the daemon with `auth: 'none'` unless they ask for `sigv4`;
+ * the authentication tests and the SDK suite go through SigV4.
+ */
 export async function startDaemon(flags: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'lambdad-test-'))): Promise<TestDaemon> {
-  const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', ...flags });
+  const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', auth: 'none', ...flags });
   const daemon = await Daemon.start(config);
   const handle: TestDaemon = {
     daemon,
     dataDir,
+    credentials: () => JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')),
     restart: async () => {
       await daemon.stop();
       return startDaemon(flags, dataDir);
