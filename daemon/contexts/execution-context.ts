@@ -43,6 +43,8 @@ export interface RunReport {
   readonly initDurationMs?: number;
 }
 
+const WORKER_NICE_INCREMENT = 10;
+
 export const WORKER_ENTRY = new URL('./worker/bootstrap.js', import.meta.url).href;
 
 export interface ContextOptions {
@@ -74,6 +76,9 @@ export class ExecutionContext {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
       atomics: 'sync',
+      // Below the main thread's priority: with many contexts busy at once, the thread that dispatches them
+      // (and answers every caller) must not get only its 1/N share of the cores.
+      niceIncrement: WORKER_NICE_INCREMENT,
       // Never the daemon's environment: the binding brings the function's own.
       env: {},
       resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench` (protocol part): warm Invoke through the SDK over the WebSocket protocol, msgpack and
+ * protobuf, against the floor measured in the same run (bench/floor-server.ts: ws + msgpackr + Piscina no-op,
+ * in its own process like the daemon). Latency: sequential calls, p50/p99. Throughput: 64 in flight.
+ * Fixed parameters, 5 rounds, medians of the rounds; results in bench/results/, summary in bench/RESULTS.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Packr } from 'msgpackr';
+import { WebSocket } from 'ws';
+import { LambdadClient } from '../clients/node/index.js';
+import { median, summarize } from './stats.js';
+
+const ROUNDS = 5;
+const LATENCY_CALLS = 2_000;
+const WARM_UP_CALLS = 300;
+const THROUGHPUT_CALLS = 10_000;
+const IN_FLIGHT = 64;
+const ROLE = 'arn:aws:iam::000000000000:role/bench';
+const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
+const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+const EVENT = new TextEncoder().encode(JSON.stringify({ key: 'value', n: 1 }));
+
+type Call = () => Promise<unknown>;
+
+async function latency(call: Call): Promise<number[]> {
+  for (let i = 0; i < WARM_UP_CALLS; i++) await call();
+  const samples: number[] = [];
+  for (let i = 0; i < LATENCY_CALLS; i++) {
+    const started = performance.now();
+    await call();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+/**
+ * Calls per second with IN_FLIGHT calls outstanding at all times, after a first pass that is not timed: on
+ * lambdad each concurrent invocation has an execution context of its own, and starting them is a cold start.
+ */
+async function throughput(call: Call): Promise<number> {
+  await inFlight(call, IN_FLIGHT * 10);
+  const startedAt = performance.now();
+  await inFlight(call, THROUGHPUT_CALLS);
+  return Math.round(THROUGHPUT_CALLS / ((performance.now() - startedAt) / 1000));
+}
+
+async function inFlight(call: Call, calls: number): Promise<void> {
+  let started = 0;
+  const lane = async (): Promise<void> => {
+    while (started < calls) {
+      started += 1;
+      await call();
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+}
+
+function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${output}`)));
+  });
+}
+
+async function floorClient(port: number): Promise<{ call: Call; close: () => void }> {
+  const packr = new Packr({ useRecords: false });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+  await new Promise((resolve) => ws.once('open', resolve));
+  const waiting = new Map<number, () => void>();
+  ws.on('message', (data: Buffer) => {
+    const { response } = packr.unpack(data) as { response: { id: number } };
+    waiting.get(response.id)?.();
+    waiting.delete(response.id);
+  });
+  let id = 0;
+  return {
+    call: () =>
+      new Promise<void>((resolve) => {
+        id += 1;
+        waiting.set(id, resolve);
+        ws.send(packr.pack({ id, Invoke: { FunctionName: 'noop', Payload: EVENT } }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-'));
+  const floor = await startProcess([fileURLToPath(new URL('./floor-server.js', import.meta.url))], /^(\d+)\n/);
+  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--data-dir', dataDir], /listening on (http:\/\/\S+)/);
+  const credentials = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+  const url = daemon.match[1]!;
+  const clients = {
+    msgpack: await LambdadClient.connect({ url, codec: 'msgpack', credentials }),
+    protobuf: await LambdadClient.connect({ url, codec: 'protobuf', credentials }),
+  };
+  await clients.msgpack.createFunction({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } });
+  const floorClientHandle = await floorClient(Number(floor.match[1]));
+  const calls: Record<string, Call> = {
+    floor: floorClientHandle.call,
+    msgpack: () => clients.msgpack.invoke('noop', EVENT),
+    protobuf: () => clients.protobuf.invoke('noop', EVENT),
+  };
+
+  const rounds: Record<string, number[]> = {};
+  const record = (key: string, value: number): void => {
+    (rounds[key] ??= []).push(Math.round(value * 10) / 10);
+  };
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const measured: Record<string, { p50: number; p99: number; rps: number }> = {};
+      for (const [name, call] of Object.entries(calls)) {
+        const { p50, p99 } = summarize(await latency(call));
+        measured[name] = { p50: p50 * 1000, p99: p99 * 1000, rps: await throughput(call) };
+        record(`${name}P50us`, measured[name]!.p50);
+        record(`${name}P99us`, measured[name]!.p99);
+        record(`${name}Rps`, measured[name]!.rps);
+      }
+      for (const codec of ['msgpack', 'protobuf']) {
+        record(`${codec}P50Ratio`, measured[codec]!.p50 / measured.floor!.p50);
+        record(`${codec}RpsRatio`, measured[codec]!.rps / measured.floor!.rps);
+      }
+      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${Object.entries(measured).map(([name, m]) => `${name} p50 ${m.p50.toFixed(0)} µs ${m.rps}/s`).join(', ')}\n`);
+    }
+  } finally {
+    floorClientHandle.close();
+    clients.msgpack.close();
+    clients.protobuf.close();
+    floor.child.kill('SIGTERM');
+    daemon.child.kill('SIGTERM');
+    await new Promise((resolve) => daemon.child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const report = {
+    when: new Date().toISOString(),
+    node: process.version,
+    parameters: { ROUNDS, LATENCY_CALLS, WARM_UP_CALLS, THROUGHPUT_CALLS, IN_FLIGHT },
+    medians: Object.fromEntries(Object.entries(rounds).map(([key, values]) => [key, median(values)])),
+    rounds,
+  };
+  const directory = fileURLToPath(new URL('../../bench/results', import.meta.url));
+  mkdirSync(directory, { recursive: true });
+  const file = join(directory, `protocol-${report.when.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\n${JSON.stringify(report.medians, null, 2)}\nwritten to ${file}\n`);
+}
+
+await main();
