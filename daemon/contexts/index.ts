@@ -51,7 +51,6 @@ export class ExecutionContexts {
   /** Started but unbound contexts per memory size. */
   readonly #spares = new Map<number, ExecutionContext[]>();
   readonly #refilling = new Set<number>();
-  readonly #busy = new Set<ExecutionContext>();
   /** Every context not yet dead, whatever it is doing: what close() must end. */
   readonly #live = new Set<ExecutionContext>();
   #closed = false;
@@ -66,14 +65,6 @@ export class ExecutionContexts {
   /** Starts spare contexts for the given memory sizes. */
   async prepare(memorySizes: Iterable<number>): Promise<void> {
     await Promise.all([...new Set(memorySizes)].map((memoryMb) => this.#refill(memoryMb)));
-  }
-
-  get counts(): { warm: number; busy: number; spare: number } {
-    let warm = 0;
-    for (const list of this.#warm.values()) warm += list.length;
-    let spare = 0;
-    for (const list of this.#spares.values()) spare += list.length;
-    return { warm, busy: this.#busy.size, spare };
   }
 
   async run(target: InvokeTarget, request: InvocationRequest): Promise<ContextRun> {
@@ -117,7 +108,6 @@ export class ExecutionContexts {
       };
     }
 
-    this.#busy.add(context);
     try {
       const report = await context.run(
         versionKey,
@@ -133,7 +123,6 @@ export class ExecutionContexts {
       );
       return { report, threadStartMs, logStreamName: streamName };
     } finally {
-      this.#busy.delete(context);
       if (context.state === ContextState.Frozen) this.#keepWarm(versionKey, context, streamName);
       // Replace the spare only now: starting a thread would compete with this cold start.
       if (tookSpare) this.#scheduleRefill(configuration.MemorySize);
