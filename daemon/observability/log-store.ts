@@ -1,7 +1,8 @@
 /**
  * Function logs, as CloudWatch Logs keeps them: log group `/aws/lambda/<name>`, one stream per execution
- * context, events with a timestamp. Persisted in their own SQLite file, written in batches off the invoke
- * path, and bounded per log group: past the byte budget the oldest events go first.
+ * context, events with a timestamp. Persisted in their own SQLite file: the events of one invocation are one
+ * row (a JSON array), written in transactions every few tens of milliseconds, off the invoke path. Bounded per
+ * log group: past the byte budget the oldest invocations' events go first.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ interface PendingBatch {
 }
 
 const FLUSH_DELAY_MS = 50;
+/** What CloudWatch Logs counts for each event on top of its message. */
+const EVENT_OVERHEAD_BYTES = 26;
 /** Trim a group to this share of its budget, so trimming is not needed on every flush. */
 const TRIM_TO = 0.9;
 
@@ -51,22 +54,37 @@ export class LogStore {
     this.#db = new Database(join(dataDir, 'logs.db'));
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS log_events (
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS log_batches (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       log_group TEXT NOT NULL,
       log_stream TEXT NOT NULL,
-      timestamp INTEGER NOT NULL,
+      first_timestamp INTEGER NOT NULL,
+      last_timestamp INTEGER NOT NULL,
       ingestion_time INTEGER NOT NULL,
-      message TEXT NOT NULL,
+      events TEXT NOT NULL,
       bytes INTEGER NOT NULL
     );
-    CREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (log_group, id);`);
-    for (const row of this.#db.prepare('SELECT log_group AS g, SUM(bytes) AS b FROM log_events GROUP BY log_group').all() as { g: string; b: number }[]) {
+    CREATE INDEX IF NOT EXISTS log_batches_by_group ON log_batches (log_group, id);`);
+    this.#migrateEventRows();
+    for (const row of this.#db.prepare('SELECT log_group AS g, SUM(bytes) AS b FROM log_batches GROUP BY log_group').all() as { g: string; b: number }[]) {
       this.#groupBytes.set(row.g, row.b);
     }
-    this.#insert = this.#db.prepare('INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message, bytes) VALUES (?, ?, ?, ?, ?, ?)');
-    this.#oldest = this.#db.prepare('SELECT id, bytes FROM log_events WHERE log_group = ? ORDER BY id LIMIT 500');
-    this.#deleteUpTo = this.#db.prepare('DELETE FROM log_events WHERE log_group = ? AND id <= ?');
+    this.#insert = this.#db.prepare(
+      'INSERT INTO log_batches (log_group, log_stream, first_timestamp, last_timestamp, ingestion_time, events, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#oldest = this.#db.prepare('SELECT id, bytes FROM log_batches WHERE log_group = ? ORDER BY id LIMIT 500');
+    this.#deleteUpTo = this.#db.prepare('DELETE FROM log_batches WHERE log_group = ? AND id <= ?');
+  }
+
+  /** Data directories written before events were kept per invocation have a row per event: move them over. */
+  #migrateEventRows(): void {
+    const legacy = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_events'").get();
+    if (legacy === undefined) return;
+    this.#db.transaction(() => {
+      this.#db.exec(`INSERT INTO log_batches (log_group, log_stream, first_timestamp, last_timestamp, ingestion_time, events, bytes)
+        SELECT log_group, log_stream, timestamp, timestamp, ingestion_time, json_array(json_array(timestamp, message)), bytes FROM log_events ORDER BY id;
+        DROP TABLE log_events;`);
+    })();
   }
 
   /**
@@ -94,13 +112,18 @@ export class LogStore {
     const touched = new Set<string>();
     this.#db.transaction(() => {
       for (const batch of batches) {
-        let added = 0;
+        if (batch.events.length === 0) continue;
+        let bytes = 0;
+        let first = Infinity;
+        let last = -Infinity;
         for (const event of batch.events) {
-          const bytes = Buffer.byteLength(event.message) + 26; // CloudWatch counts 26 bytes of overhead per event
-          this.#insert.run(batch.logGroupName, batch.logStreamName, event.timestamp, now, event.message, bytes);
-          added += bytes;
+          bytes += Buffer.byteLength(event.message) + EVENT_OVERHEAD_BYTES;
+          first = Math.min(first, event.timestamp);
+          last = Math.max(last, event.timestamp);
         }
-        this.#groupBytes.set(batch.logGroupName, (this.#groupBytes.get(batch.logGroupName) ?? 0) + added);
+        const events = JSON.stringify(batch.events.map((event) => [event.timestamp, event.message]));
+        this.#insert.run(batch.logGroupName, batch.logStreamName, first, last, now, events, bytes);
+        this.#groupBytes.set(batch.logGroupName, (this.#groupBytes.get(batch.logGroupName) ?? 0) + bytes);
         touched.add(batch.logGroupName);
       }
       for (const group of touched) this.#trim(group);
@@ -122,17 +145,28 @@ export class LogStore {
     this.flush();
     const clauses = ['log_group = @group'];
     if (query.logStreamName !== undefined) clauses.push('log_stream = @stream');
-    if (query.startTime !== undefined) clauses.push('timestamp >= @start');
-    if (query.endTime !== undefined) clauses.push('timestamp < @end');
+    if (query.startTime !== undefined) clauses.push('last_timestamp >= @start');
+    if (query.endTime !== undefined) clauses.push('first_timestamp < @end');
     const rows = this.#db
-      .prepare(`SELECT log_stream, timestamp, ingestion_time, message FROM log_events WHERE ${clauses.join(' AND ')} ORDER BY id LIMIT @limit`)
-      .all({ group: query.logGroupName, stream: query.logStreamName, start: query.startTime, end: query.endTime, limit: query.limit ?? 10_000 }) as {
+      .prepare(`SELECT log_stream, ingestion_time, events FROM log_batches WHERE ${clauses.join(' AND ')} ORDER BY id`)
+      .iterate({ group: query.logGroupName, stream: query.logStreamName, start: query.startTime, end: query.endTime }) as IterableIterator<{
       log_stream: string;
-      timestamp: number;
       ingestion_time: number;
-      message: string;
-    }[];
-    return rows.map((row) => ({ logStreamName: row.log_stream, timestamp: row.timestamp, ingestionTime: row.ingestion_time, message: row.message }));
+      events: string;
+    }>;
+    const limit = query.limit ?? 10_000;
+    const found: StoredLogEvent[] = [];
+    for (const row of rows) {
+      for (const [timestamp, message] of JSON.parse(row.events) as [number, string][]) {
+        if ((query.startTime !== undefined && timestamp < query.startTime) || (query.endTime !== undefined && timestamp >= query.endTime)) continue;
+        found.push({ logStreamName: row.log_stream, timestamp, ingestionTime: row.ingestion_time, message });
+        if (found.length >= limit) {
+          rows.return?.();
+          return found;
+        }
+      }
+    }
+    return found;
   }
 
   close(): void {
