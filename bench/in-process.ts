@@ -6,14 +6,15 @@
  * Fixed parameters; each measurement is repeated ROUNDS times and the median of the rounds is reported.
  * Results go to bench/results/<timestamp>.json; bench/RESULTS.md summarises them.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { loadConfig } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
-import { median, summarize } from './stats.js';
+import { writeReport } from './report.js';
+import { summarize } from './stats.js';
 
 const ROUNDS = 5;
 const WARM_CALLS = 3_000;
@@ -113,18 +114,7 @@ async function main(): Promise<void> {
     rounds.coldNoSpareInitP50!.push(microseconds(summarize(noSpare.init).p50));
     process.stdout.write(`round ${round + 1}/${ROUNDS}: floor ${rounds.floorP50!.at(-1)} µs, warm ${rounds.warmP50!.at(-1)} µs, cold+spare ${rounds.coldSpareP50!.at(-1)} µs, cold ${rounds.coldNoSpareP50!.at(-1)} µs\n`);
   }
-  const report = {
-    when: new Date().toISOString(),
-    node: process.version,
-    parameters: { ROUNDS, WARM_CALLS, WARM_UP_CALLS, BLOCKS, COLD_STARTS, SPARE_REFILL_PAUSE_MS, event: EVENT },
-    medians: Object.fromEntries(Object.entries(rounds).map(([key, values]) => [key, median(values)])),
-    rounds,
-  };
-  const directory = fileURLToPath(new URL('../../bench/results', import.meta.url));
-  mkdirSync(directory, { recursive: true });
-  const file = join(directory, `invoke-${report.when.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\n${JSON.stringify(report.medians, null, 2)}\nwritten to ${file}\n`);
+  writeReport('invoke', { ROUNDS, WARM_CALLS, WARM_UP_CALLS, BLOCKS, COLD_STARTS, SPARE_REFILL_PAUSE_MS, event: EVENT }, rounds);
 }
 
 await main();

@@ -5,14 +5,15 @@
  * Fixed parameters, 5 rounds, medians of the rounds; results in bench/results/, summary in bench/RESULTS.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { LambdadClient } from '../clients/node/index.js';
-import { median, summarize } from './stats.js';
+import { writeReport } from './report.js';
+import { summarize } from './stats.js';
 
 const ROUNDS = 5;
 const LATENCY_CALLS = 2_000;
@@ -141,18 +142,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => daemon.child.once('exit', resolve));
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const report = {
-    when: new Date().toISOString(),
-    node: process.version,
-    parameters: { ROUNDS, LATENCY_CALLS, WARM_UP_CALLS, THROUGHPUT_CALLS, IN_FLIGHT },
-    medians: Object.fromEntries(Object.entries(rounds).map(([key, values]) => [key, median(values)])),
-    rounds,
-  };
-  const directory = fileURLToPath(new URL('../../bench/results', import.meta.url));
-  mkdirSync(directory, { recursive: true });
-  const file = join(directory, `protocol-${report.when.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\n${JSON.stringify(report.medians, null, 2)}\nwritten to ${file}\n`);
+  writeReport('protocol', { ROUNDS, LATENCY_CALLS, WARM_UP_CALLS, THROUGHPUT_CALLS, IN_FLIGHT }, rounds);
 }
 
 await main();

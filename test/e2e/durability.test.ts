@@ -2,13 +2,13 @@
  * The registry outlives the daemon: after a clean restart and after kill -9, every function, version and
  * alias is back with the same CodeSha256 and RevisionId, and still runs.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { runUntilFirstLineThenKill } from '../helpers/killed-child.js';
 
 const DIST = fileURLToPath(new URL('../../dist/daemon/', import.meta.url));
 let harness: TestDaemon | null = null;
@@ -63,20 +63,8 @@ describe('durability', () => {
       process.stdout.write(JSON.stringify((${snapshot.toString()})(daemon.service)) + '\\n');
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, FIXTURES, ROLE } });
-    let output = '';
-    let errors = '';
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    const line = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('\n')) resolve(output.split('\n')[0]!);
-      });
-      child.once('exit', (code) => reject(new Error(`child exited ${code}: ${errors}`)));
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    const { line, signal } = await runUntilFirstLineThenKill(script, { DATA_DIR: dataDir, FIXTURES, ROLE });
+    expect(signal).toBe('SIGKILL');
 
     harness = await startDaemon({}, dataDir);
     expect(snapshot(harness.daemon.service)).toEqual(JSON.parse(line));

@@ -2,12 +2,12 @@
  * What the registry committed is there after a restart: a clean close, and a process killed with SIGKILL
  * right after its last change.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Registry } from '../../dist/daemon/registry/index.js';
+import { runUntilFirstLineThenKill } from '../helpers/killed-child.js';
 import { ACCOUNT, openRegistry, REGION, ROLE, temporaryDirectory } from './helpers.js';
 
 const REGISTRY_MODULE = fileURLToPath(new URL('../../dist/daemon/registry/index.js', import.meta.url));
@@ -82,22 +82,8 @@ describe('durability', () => {
       process.stdout.write(JSON.stringify((${snapshot.toString()})(registry)) + '\\n');
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, CODE_DIRECTORY: codeTree(), ROLE },
-    });
-    let output = '';
-    let errors = '';
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    const line = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('\n')) resolve(output.split('\n')[0]!);
-      });
-      child.once('exit', (code) => reject(new Error(`child exited ${code}: ${errors}`)));
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    const { line, signal } = await runUntilFirstLineThenKill(script, { DATA_DIR: dataDir, CODE_DIRECTORY: codeTree(), ROLE });
+    expect(signal).toBe('SIGKILL');
 
     const printed = JSON.parse(line);
     expect(printed.functions).toHaveLength(5);
