@@ -16,6 +16,9 @@ export const LIMITS = Object.freeze({
   timeoutMaxSeconds: 900,
   timeoutDefaultSeconds: 3,
 
+  /** Loading a function's code has this long, apart from its timeout. */
+  initMaxMs: 10_000,
+
   memoryMinMb: 128,
   memoryMaxMb: 10_240,
   memoryDefaultMb: 128,

@@ -109,18 +109,18 @@ export class LambdaService {
   deleteFunction(functionName: string, qualifier?: string): void {
     const { FunctionName } = this.#registry.getFunctionConfiguration(functionName);
     this.#registry.deleteFunction(functionName, qualifier);
-    this.#contexts.retire(FunctionName);
+    this.#contexts.retire(FunctionName, 'all');
   }
 
   updateFunctionCode(functionName: string, input: UpdateFunctionCodeInput): FunctionConfiguration {
     const updated = this.#registry.updateFunctionCode(functionName, input);
-    if (input.DryRun !== true) this.#contexts.retire(updated.FunctionName);
+    if (input.DryRun !== true) this.#contexts.retire(updated.FunctionName, 'latest');
     return updated;
   }
 
   updateFunctionConfiguration(functionName: string, input: UpdateFunctionConfigurationInput): FunctionConfiguration {
     const updated = this.#registry.updateFunctionConfiguration(functionName, input);
-    this.#contexts.retire(updated.FunctionName);
+    this.#contexts.retire(updated.FunctionName, 'latest');
     return updated;
   }
 

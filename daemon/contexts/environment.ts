@@ -18,7 +18,16 @@ const RUNTIME_DIRECTORY = dirname(fileURLToPath(WORKER_ENTRY));
 export function functionEnvironment(inputs: EnvironmentInputs): Record<string, string> {
   const { configuration, codeDirectory } = inputs;
   return {
+    // Lambda's defaults for variables a function may set itself…
+    LANG: 'en_US.UTF-8',
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    NODE_PATH: `${codeDirectory}/node_modules`,
+    // Each context has its own temporary directory, standing in for Lambda's /tmp.
+    TMPDIR: inputs.tmpDirectory,
+    TMP: inputs.tmpDirectory,
+    TEMP: inputs.tmpDirectory,
     ...configuration.Environment?.Variables,
+    // …and the reserved ones, which it cannot.
     _HANDLER: configuration.Handler,
     AWS_REGION: inputs.region,
     AWS_DEFAULT_REGION: inputs.region,
@@ -31,14 +40,7 @@ export function functionEnvironment(inputs: EnvironmentInputs): Record<string, s
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     LAMBDA_TASK_ROOT: codeDirectory,
     LAMBDA_RUNTIME_DIR: RUNTIME_DIRECTORY,
-    NODE_PATH: `${codeDirectory}/node_modules`,
     TZ: ':UTC',
-    LANG: 'en_US.UTF-8',
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    // Each context has its own temporary directory, standing in for Lambda's /tmp.
-    TMPDIR: inputs.tmpDirectory,
-    TMP: inputs.tmpDirectory,
-    TEMP: inputs.tmpDirectory,
   };
 }
 

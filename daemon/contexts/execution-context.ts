@@ -3,9 +3,10 @@
  * task protocol, Atomics-based freezing between tasks, transfer of bytes, and termination on abort; having
  * one per context gives each context its own heap limit, and lets a context be reaped or discarded exactly.
  */
-import { rmSync } from 'node:fs';
 import { Piscina } from 'piscina';
+import { LIMITS } from '../limits.js';
 import { Journal } from './journal.js';
+import { removeTree } from './scratch.js';
 import type { ContextBinding, InvokeReply, InvokeTask, LogRecord, WorkerTask } from './messages.js';
 
 export enum ContextState {
@@ -44,6 +45,8 @@ export interface RunReport {
 }
 
 const WORKER_NICE_INCREMENT = 10;
+/** While a cold start is still loading the function at its timeout, how often to look again. */
+const INIT_POLL_MS = 50;
 
 export const WORKER_ENTRY = new URL('./worker/bootstrap.js', import.meta.url).href;
 
@@ -63,6 +66,8 @@ export class ExecutionContext {
   readonly #pool: Piscina;
   readonly #journal = Journal.create();
   readonly #onDeath: (context: ExecutionContext) => void;
+  /** Set when the context dies: its thread's exit and its directory's removal. */
+  #destroyed: Promise<void> | null = null;
 
   constructor(options: ContextOptions) {
     this.memoryMb = options.memoryMb;
@@ -92,10 +97,6 @@ export class ExecutionContext {
     return this.#state;
   }
 
-  get versionKey(): string | null {
-    return this.#versionKey;
-  }
-
   /** Starts the thread and loads the runtime, so that the first invocation only loads the function. */
   async warmUp(): Promise<void> {
     try {
@@ -122,7 +123,7 @@ export class ExecutionContext {
     this.#versionKey = versionKey;
 
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    const timeout = this.#armTimeout(abort, binding !== null, timeoutMs);
     const payload = ownedBytes(task.payload);
     const message: InvokeTask = { kind: 'invoke', ...task, payload, ...(binding === null ? {} : { binding }) };
     try {
@@ -135,20 +136,46 @@ export class ExecutionContext {
       if (abort.signal.aborted) return { kind: 'timeout' };
       return classifyThreadError(error as Error);
     } finally {
-      clearTimeout(timer);
+      timeout.cancel();
     }
   }
 
-  /** Ends the context: terminates its thread and removes its temporary directory. */
+  /**
+   * Aborts the task `timeoutMs` after the handler started. On a cold start that is after the init, which has
+   * a limit of its own (spec/runtime.md §1): the worker writes the init's duration into the journal, read here.
+   */
+  #armTimeout(abort: AbortController, coldStart: boolean, timeoutMs: number): { cancel(): void } {
+    const dispatched = performance.now();
+    let timer: NodeJS.Timeout;
+    const check = (): void => {
+      const initMs = coldStart ? this.#journal.peekInitDurationMs() : 0;
+      const elapsed = performance.now() - dispatched;
+      if (initMs === undefined) {
+        if (elapsed >= LIMITS.initMaxMs + timeoutMs) abort.abort();
+        else timer = setTimeout(check, INIT_POLL_MS);
+        return;
+      }
+      const remaining = initMs + timeoutMs - elapsed;
+      if (remaining <= 0) abort.abort();
+      else timer = setTimeout(check, remaining);
+    };
+    timer = setTimeout(check, timeoutMs);
+    return { cancel: () => clearTimeout(timer) };
+  }
+
+  /** Ends the context; resolves once its thread has exited and its temporary directory is gone. */
   destroy(): Promise<void> {
     this.#die();
-    return this.#pool.destroy();
+    return this.#destroyed!;
   }
 
   #die(): void {
     if (this.#state === ContextState.Dead) return;
     this.#state = ContextState.Dead;
-    void this.#pool.destroy().finally(() => rmSync(this.tmpDirectory, { recursive: true, force: true }));
+    this.#destroyed = this.#pool.destroy().then(
+      () => removeTree(this.tmpDirectory),
+      () => removeTree(this.tmpDirectory),
+    );
     this.#onDeath(this);
   }
 

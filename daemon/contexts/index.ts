@@ -3,17 +3,21 @@
  * recently used first; a cold start takes a spare context (thread already started, runtime loaded) of the
  * right memory size, or starts one; idle contexts are reaped after the keep-warm period.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Ids } from '../clock.js';
 import type { InvokeTarget } from '../registry/index.js';
 import { functionEnvironment, logStreamName } from './environment.js';
 import { ContextState, ExecutionContext, type RunReport } from './execution-context.js';
 import type { ContextBinding } from './messages.js';
+import { resetDirectory } from './scratch.js';
 
 export { ContextState, type RunReport, type RunResult, type ThreadFailure } from './execution-context.js';
 export type { InvokeReply, LogRecord, InvokeOutcome } from './messages.js';
 export { JOURNAL_LOG_BYTES } from './journal.js';
+
+/** A refill stops after this many rounds of starting threads, so failing starts cannot loop forever. */
+const REFILL_ROUNDS = 4;
 
 export interface ContextsOptions {
   /** Parent of the contexts' temporary directories. */
@@ -41,6 +45,8 @@ export interface ContextRun {
 interface WarmContext {
   readonly context: ExecutionContext;
   readonly logStreamName: string;
+  /** The retirement count when the context was bound: a later retire() of its version ends it. */
+  readonly boundAt: number;
   reaper: NodeJS.Timeout | null;
 }
 
@@ -48,6 +54,9 @@ export class ExecutionContexts {
   readonly #options: ContextsOptions;
   /** Idle contexts per function version, most recently used last. */
   readonly #warm = new Map<string, WarmContext[]>();
+  /** Per function, the retirement count of its last retire(): of `$LATEST` only, and of every version. */
+  readonly #retired = new Map<string, { latest: number; all: number }>();
+  #retirements = 0;
   /** Started but unbound contexts per memory size. */
   readonly #spares = new Map<number, ExecutionContext[]>();
   readonly #refilling = new Set<number>();
@@ -58,8 +67,7 @@ export class ExecutionContexts {
   constructor(options: ContextsOptions) {
     this.#options = options;
     // Directories of contexts that died with an earlier daemon process.
-    rmSync(options.workDirectory, { recursive: true, force: true });
-    mkdirSync(options.workDirectory, { recursive: true });
+    resetDirectory(options.workDirectory);
   }
 
   /** Starts spare contexts for the given memory sizes. */
@@ -78,13 +86,13 @@ export class ExecutionContexts {
     let streamName: string;
     let threadStartMs = 0;
     let binding: ContextBinding | null = null;
-    let tookSpare = false;
+    let boundAt = this.#retirements;
     if (warm !== undefined) {
       context = warm.context;
       streamName = warm.logStreamName;
+      boundAt = warm.boundAt;
     } else {
       const spare = this.#spares.get(configuration.MemorySize)?.shift();
-      tookSpare = spare !== undefined;
       if (spare !== undefined) {
         context = spare;
       } else {
@@ -115,7 +123,7 @@ export class ExecutionContexts {
         {
           requestId: request.requestId,
           payload: request.payload,
-          deadlineMs: this.#options.clock.now() + timeoutMs,
+          timeoutMs,
           invokedFunctionArn: target.invokedFunctionArn,
           ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }),
         },
@@ -123,15 +131,25 @@ export class ExecutionContexts {
       );
       return { report, threadStartMs, logStreamName: streamName };
     } finally {
-      if (context.state === ContextState.Frozen) this.#keepWarm(versionKey, context, streamName);
-      // Replace the spare only now: starting a thread would compete with this cold start.
-      if (tookSpare) this.#scheduleRefill(configuration.MemorySize);
+      const retired = this.#retired.get(configuration.FunctionName);
+      const stale = retired !== undefined && (boundAt < retired.all || (target.executedVersion === '$LATEST' && boundAt < retired.latest));
+      if (context.state === ContextState.Frozen && !stale) this.#keepWarm(versionKey, context, streamName, boundAt);
+      else if (context.state === ContextState.Frozen) void context.destroy();
+      // Replace the spare (or, for a memory size that had none, start some) only now: starting a thread
+      // would compete with this cold start.
+      if (binding !== null) this.#scheduleRefill(configuration.MemorySize);
     }
   }
 
-  /** Ends the idle contexts of one function (its code or configuration changed, or it was deleted). */
-  retire(functionName: string): void {
-    const prefix = `${functionName}:`;
+  /**
+   * Ends the contexts of a function's `$LATEST` (its code or configuration changed) or of all its versions (it
+   * was deleted): idle ones now, busy ones when their invocation ends.
+   */
+  retire(functionName: string, versions: 'latest' | 'all'): void {
+    this.#retirements += 1;
+    const previous = this.#retired.get(functionName) ?? { latest: 0, all: 0 };
+    this.#retired.set(functionName, versions === 'all' ? { latest: this.#retirements, all: this.#retirements } : { ...previous, latest: this.#retirements });
+    const prefix = versions === 'all' ? `${functionName}:` : `${functionName}:$LATEST@`;
     for (const [key, list] of this.#warm) {
       if (!key.startsWith(prefix)) continue;
       this.#warm.delete(key);
@@ -157,12 +175,12 @@ export class ExecutionContexts {
     return undefined;
   }
 
-  #keepWarm(versionKey: string, context: ExecutionContext, streamName: string): void {
+  #keepWarm(versionKey: string, context: ExecutionContext, streamName: string, boundAt: number): void {
     if (this.#closed) {
       void context.destroy();
       return;
     }
-    const warm: WarmContext = { context, logStreamName: streamName, reaper: null };
+    const warm: WarmContext = { context, logStreamName: streamName, boundAt, reaper: null };
     warm.reaper = setTimeout(() => {
       const list = this.#warm.get(versionKey);
       const index = list?.indexOf(warm) ?? -1;
@@ -190,8 +208,13 @@ export class ExecutionContexts {
     try {
       let list = this.#spares.get(memoryMb);
       if (list === undefined) this.#spares.set(memoryMb, (list = []));
-      const missing = Math.max(0, this.#options.spareWorkers - list.length);
-      list.push(...(await Promise.all(Array.from({ length: missing }, () => this.#startContext(memoryMb)))));
+      // Spares taken while this refill runs are replaced by its next round.
+      for (let round = 0; round < REFILL_ROUNDS && !this.#closed && list.length < this.#options.spareWorkers; round++) {
+        const missing = this.#options.spareWorkers - list.length;
+        const started = await Promise.allSettled(Array.from({ length: missing }, () => this.#startContext(memoryMb)));
+        for (const outcome of started) if (outcome.status === 'fulfilled') list.push(outcome.value);
+        if (started.every((outcome) => outcome.status === 'rejected')) break;
+      }
     } finally {
       this.#refilling.delete(memoryMb);
     }

@@ -74,6 +74,12 @@ export class Journal {
     Atomics.store(this.#header, INIT_MICROS, Math.round(ms * 1000));
   }
 
+  /** Main-thread side, while the task runs: the init's duration once it is over. */
+  peekInitDurationMs(): number | undefined {
+    const micros = Atomics.load(this.#header, INIT_MICROS);
+    return micros >= 0 ? micros / 1000 : undefined;
+  }
+
   /** Worker side: what was written so far was init output. */
   markInvocationStart(): void {
     Atomics.store(this.#header, INVOCATION_START, Atomics.load(this.#header, WRITE_OFFSET));

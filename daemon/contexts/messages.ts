@@ -16,8 +16,8 @@ export interface InvokeTask {
   readonly requestId: string;
   /** Event bytes exactly as the caller sent them; the worker parses them. */
   readonly payload: Uint8Array;
-  /** Epoch milliseconds at which the invocation times out. */
-  readonly deadlineMs: number;
+  /** The function's timeout: the deadline is this long after the handler starts (after any init). */
+  readonly timeoutMs: number;
   readonly invokedFunctionArn: string;
   /** Decoded client context JSON text (sync invocations only). */
   readonly clientContext?: string;

@@ -43,6 +43,14 @@ describe('warm and cold starts', () => {
     expect(isColdStart(second.log)).toBe(false);
   });
 
+  it('keeps published versions warm when $LATEST changes', async () => {
+    create('versioned', 'counter.handler');
+    harness.daemon.service.publishVersion('versioned');
+    await invoke('versioned', {}, '1');
+    harness.daemon.service.updateFunctionConfiguration('versioned', { Description: 'changed' });
+    expect(json((await invoke('versioned', {}, '1')).payload).count).toBe(2);
+  });
+
   it('starts fresh contexts for new code: an updated function forgets the old module state', async () => {
     create('redeployed', 'counter.handler');
     await invoke('redeployed');
@@ -85,13 +93,14 @@ describe('environment and context object', () => {
   it('sets Lambda\'s reserved variables and the function\'s own, and never the daemon\'s', async () => {
     process.env.LAMBDAD_TEST_DAEMON_SECRET = 'must-not-leak';
     try {
-      const created = create('env-reader', 'env.handler', { Environment: { Variables: { GREETING: 'hi' } }, MemorySize: 256, Timeout: 7 });
+      const created = create('env-reader', 'env.handler', { Environment: { Variables: { GREETING: 'hi', PATH: '/opt/custom/bin:/usr/bin' } }, MemorySize: 256, Timeout: 7 });
       const result = await invoke('env-reader');
       const { env, context } = json(result.payload);
       expect(env.LAMBDAD_TEST_DAEMON_SECRET).toBeUndefined();
       expect(env.HOME).toBeUndefined();
       expect(env).toMatchObject({
         GREETING: 'hi',
+        PATH: '/opt/custom/bin:/usr/bin',
         _HANDLER: 'env.handler',
         AWS_REGION: 'us-east-1',
         AWS_DEFAULT_REGION: 'us-east-1',
@@ -129,9 +138,13 @@ describe('completion rules of the Node.js runtime', () => {
     create('cb-no-wait', 'callbacks.noWait');
     const waited = await invoke('cb-waits');
     expect(json(waited.payload)).toEqual({ waited: true });
-    expect(waited.log).toMatch(/Duration: (1\d\d|[2-9]\d\d|\d{4,})\.\d\d ms/);
+    expect(waited.log).toMatch(/\tDuration: (1\d\d|[2-9]\d\d|\d{4,})\.\d\d ms/);
     const noWait = await invoke('cb-no-wait');
     expect(json(noWait.payload)).toEqual({ late: 0 });
+    expect(Number(/\tDuration: ([\d.]+) ms/.exec(noWait.log)?.[1])).toBeLessThan(100);
+    // Its 100 ms timer was frozen with the context; the next invocation thaws it before the handler runs.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(json((await invoke('cb-no-wait')).payload)).toEqual({ late: 1 });
   });
 
   it('answers null when a handler neither returns a promise nor calls back', async () => {
@@ -146,6 +159,19 @@ describe('completion rules of the Node.js runtime', () => {
     const result = await invoke('cb-pending');
     expect(result.functionError).toBe('Unhandled');
     expect(json(result.payload).errorType).toBe('Runtime.NodeJsExit');
+  });
+
+  it('lets a callback called inside an async handler win, as the first completion counts', async () => {
+    create('cb-in-async', 'callbacks.asyncWithCallback');
+    expect(json((await invoke('cb-in-async')).payload)).toBe('from-callback');
+  });
+
+  it('does not count a slow init against the function timeout', async () => {
+    create('slow-init', 'slow-init.handler', { Timeout: 1 });
+    const result = await invoke('slow-init');
+    expect(result.functionError).toBeUndefined();
+    expect(json(result.payload).remaining).toBeGreaterThan(800);
+    expect(Number(/\tInit Duration: ([\d.]+) ms/.exec(result.log)?.[1])).toBeGreaterThan(1400);
   });
 
   it('runs ESM handlers from nested paths and nested exports', async () => {
@@ -186,6 +212,20 @@ describe('failures stay inside their context', () => {
     expect(used).toBeGreaterThan(128);
     // The hog wanted 16 GB; it was stopped a few allocations past its limit.
     expect(used).toBeLessThan(256);
+  });
+
+  it('fails a hog of Buffer.from copies as Runtime.OutOfMemory before it takes the machine', async () => {
+    create('buffer-from-hog', 'failures.bufferFromHog', { Timeout: 30 });
+    const result = await invoke('buffer-from-hog');
+    expect(json(result.payload).errorType).toBe('Runtime.OutOfMemory');
+    expect(Number(/\tMax Memory Used: (\d+) MB\t/.exec(result.log)?.[1])).toBeLessThan(256);
+  });
+
+  it('fails an unhandled rejection as Runtime.UnhandledPromiseRejection and resets the context', async () => {
+    create('rejecter', 'failures.unhandledRejection');
+    const result = await invoke('rejecter');
+    expect(json(result.payload)).toMatchObject({ errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: 'RangeError: nobody caught me' });
+    expect(isColdStart((await invoke('rejecter')).log)).toBe(true);
   });
 
   it('gives each failure its error type: throw, import error, missing export, process.exit', async () => {

@@ -1,5 +1,6 @@
 /** Context and daemon lifecycle: keep-warm reaping, and a stop that lets running invocations finish. */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
@@ -40,6 +41,8 @@ describe('stopping', () => {
     await stopped;
     expect(result.functionError).toBeUndefined();
     expect(json(result.payload)).toEqual({ slept: 300 });
+    // Every context's thread and temporary directory is gone once stop() resolves.
+    expect(readdirSync(join(harness.dataDir, 'contexts'))).toEqual([]);
     harness = await startDaemon({}, harness.dataDir);
     // The finished invocation's log was flushed before the stores closed.
     const events = harness.daemon.service.getLogEvents({ logGroupName: '/aws/lambda/slow' });

@@ -114,6 +114,10 @@ function parseClientContext(text: string | undefined): ClientContext | undefined
 }
 
 async function invoke(task: InvokeTask): Promise<InvokeReply> {
+  // Checked before anything else: a refused event must not be the one that binds (and so warms) a context.
+  const parsed = parseEvent(task.payload);
+  if (!parsed.ok) return { outcome: { kind: 'invalid-request', message: parsed.message }, durationMs: 0, peakMemoryBytes: 0, discard: runtime === null };
+
   const coldStart = runtime === null;
   if (runtime === null) {
     if (task.binding === undefined) throw new Error('an unbound context was invoked without its binding');
@@ -128,19 +132,18 @@ async function invoke(task: InvokeTask): Promise<InvokeReply> {
   }
 
   const { binding, logs, memory, handler } = runtime;
-  const parsed = parseEvent(task.payload);
-  if (!parsed.ok) return { outcome: { kind: 'invalid-request', message: parsed.message }, durationMs: 0, peakMemoryBytes: 0, discard: false };
-
   journal.markInvocationStart();
   logs.setRequestId(task.requestId);
   memory.begin(coldStart);
   const started = performance.now();
-  await thaw();
-
-  const env = binding.environment;
+  const deadlineMs = Date.now() + task.timeoutMs;
+  // Set before the thaw: timers that fire then belong to this invocation, rejections included.
   const interrupted = new Promise<Completion>((resolve) => {
     interrupt = (error) => resolve({ ok: false, error });
   });
+  await thaw();
+
+  const env = binding.environment;
   let completion: Completion = await Promise.race([
     interrupted,
     runHandler(handler, parsed.event, {
@@ -152,7 +155,7 @@ async function invoke(task: InvokeTask): Promise<InvokeReply> {
       awsRequestId: task.requestId,
       invokedFunctionArn: task.invokedFunctionArn,
       clientContext: parseClientContext(task.clientContext),
-      deadlineMs: task.deadlineMs,
+      deadlineMs,
     }),
   ]);
   interrupt = null;

@@ -86,9 +86,10 @@ export function runHandler(handler: Handler, event: unknown, fields: ContextFiel
     }
 
     if (isPromiseLike(returned)) {
+      // Only the first completion counts: a callback called before the promise settled wins.
       returned.then(
-        (result) => finish({ ok: true, result }),
-        (error: unknown) => finish({ ok: false, error: error ?? new Error('Promise rejected') }),
+        (result) => callbackResult === null && finish({ ok: true, result }),
+        (error: unknown) => callbackResult === null && finish({ ok: false, error: error ?? new Error('Promise rejected') }),
       );
       void whenEventLoopEmpty(isSettled).then(() =>
         // Nothing is left that could settle the promise (checked twice, a moment apart): on Lambda the

@@ -37,6 +37,7 @@ export class MemoryGuard {
   /** Starts a peak measurement for one invocation (an init counts towards the first one). */
   begin(includePreviousPeak: boolean): void {
     if (!includePreviousPeak) this.#peakBytes = 0;
+    if (this.#sampler !== null) clearInterval(this.#sampler);
     this.measure();
     this.#sampler = setInterval(() => {
       this.measure();
@@ -81,6 +82,13 @@ export class MemoryGuard {
     Buffer.alloc = sized(Buffer.alloc);
     Buffer.allocUnsafe = sized(Buffer.allocUnsafe);
     Buffer.allocUnsafeSlow = sized(Buffer.allocUnsafeSlow);
+    const originalFrom = Buffer.from;
+    Buffer.from = function (this: unknown, ...args: unknown[]) {
+      const buffer = (originalFrom as (...a: unknown[]) => Buffer).apply(this, args);
+      // A view over an ArrayBuffer allocates nothing; a copy of a string, an array or a buffer does.
+      if (!(args[0] instanceof ArrayBuffer) && !(args[0] instanceof SharedArrayBuffer)) account(buffer.byteLength);
+      return buffer;
+    } as typeof Buffer.from;
     const originalConcat = Buffer.concat;
     Buffer.concat = function (list: readonly Uint8Array[], totalLength?: number) {
       const buffer = originalConcat.call(this, list, totalLength);
