@@ -42,12 +42,14 @@ async function start(args: string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(usage());
+    const { overview } = await import('../clients/cli/index.js');
+    process.stdout.write(`${usage()}\n${overview()}`);
     return;
   }
   if (command === 'start') return start(rest);
-  process.stderr.write(`lambdad: unknown command '${command}'\n\n${usage()}`);
-  process.exitCode = 2;
+  // Every other command is an operation of the CLI (clients/cli), loaded only when one is run.
+  const { runCli } = await import('../clients/cli/index.js');
+  process.exitCode = await runCli(argv);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -1,0 +1,271 @@
+/**
+ * The table of the CLI's operations: for each, the `aws lambda` name, its flags (each named after the input
+ * member it sets) and how it runs — one SDK call for almost all of them.
+ */
+import { writeFileSync } from 'node:fs';
+import type { LambdadClient, Operation, Operations } from '../node/index.js';
+import type { Flag, Flags } from './args.js';
+import type { Shape } from './shorthand.js';
+import { tail } from './tail.js';
+
+export interface OperationSpec {
+  /** As typed: `create-function`, `logs tail`. */
+  readonly name: string;
+  /** The protocol operation, named in error messages as the AWS CLI names the API call. */
+  readonly operation: Operation;
+  readonly summary: string;
+  readonly flags: Flags;
+  /** Required words after the flags, e.g. invoke's outfile. */
+  readonly positionals?: readonly { readonly name: string; readonly help: string }[];
+  /** Runs the operation; resolves with what to print (nothing when undefined). */
+  run(client: LambdadClient, input: Record<string, unknown>, positionals: readonly string[]): Promise<unknown>;
+}
+
+/** Options every operation takes. */
+export const GLOBAL_FLAGS: Flags = Object.freeze({
+  'endpoint-url': { type: 'string', help: 'the daemon (default LAMBDAD_ENDPOINT_URL or http://127.0.0.1:9001)' },
+  codec: { type: 'string', choices: ['msgpack', 'protobuf'], help: 'wire format (default msgpack)' },
+  output: { type: 'string', choices: ['json'], help: 'output format: json, pretty-printed as the AWS CLI does' },
+  'cli-binary-format': { type: 'string', help: 'accepted for AWS CLI compatibility; --payload is always sent as given' },
+});
+
+const ENVIRONMENT: Shape = { struct: { Variables: { map: 'string' } } };
+const ROUTING_CONFIG: Shape = { struct: { AdditionalVersionWeights: { map: 'number' } } };
+const TRACING_CONFIG: Shape = { struct: { Mode: 'string' } };
+const EPHEMERAL_STORAGE: Shape = { struct: { Size: 'integer' } };
+
+const FUNCTION_NAME: Flag = { type: 'string', required: true, help: 'function name, partial ARN or ARN' };
+const QUALIFIER: Flag = { type: 'string', help: 'version or alias' };
+const REVISION_ID: Flag = { type: 'string', help: 'only if the revision is still this one' };
+const DESCRIPTION: Flag = { type: 'string', help: 'description' };
+const ZIP_FILE: Flag = { type: 'blob', help: 'the code as a zip: fileb://path.zip' };
+const CODE: Flag = { type: 'directory', member: 'Directory', help: "the code as a directory on the daemon's machine (lambdad's addition)" };
+const ARCHITECTURES: Flag = { type: 'list', help: 'x86_64 or arm64' };
+const MARKER: Flag = { type: 'string', help: 'start after the page this NextMarker ended' };
+const MAX_ITEMS: Flag = { type: 'integer', help: 'at most this many items; prints NextMarker if there are more (default: all)' };
+const ALIAS_NAME: Flag = { type: 'string', required: true, help: 'alias name' };
+const ROUTING: Flag = { type: { shape: ROUTING_CONFIG }, help: 'AdditionalVersionWeights={2=0.1}, or {} to clear' };
+
+const CONFIGURATION: Flags = {
+  role: { type: 'string', help: 'execution role ARN' },
+  handler: { type: 'string', help: 'file.export, e.g. index.handler' },
+  description: DESCRIPTION,
+  timeout: { type: 'integer', help: 'seconds, 1-900 (default 3)' },
+  'memory-size': { type: 'integer', help: 'MB, 128-10240 (default 128)' },
+  runtime: { type: 'string', help: 'nodejs18.x, nodejs20.x or nodejs22.x' },
+  environment: { type: { shape: ENVIRONMENT }, help: 'Variables={KEY=value,...}' },
+  'tracing-config': { type: { shape: TRACING_CONFIG }, help: 'Mode=Active|PassThrough' },
+  'ephemeral-storage': { type: { shape: EPHEMERAL_STORAGE }, help: 'Size=512' },
+};
+
+/** An operation that is one SDK call with the flags as its input. */
+function call(operation: Operation): OperationSpec['run'] {
+  return (client, input) => client.call(operation, input as never);
+}
+
+type ListOperation = 'ListFunctions' | 'ListVersionsByFunction' | 'ListAliases';
+
+/** A List operation, read page after page as the AWS CLI does, up to --max-items. */
+function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Aliases'): OperationSpec['run'] {
+  return async (client, input) => {
+    const limit = input.MaxItems as number | undefined;
+    const items: unknown[] = [];
+    let marker = input.Marker as string | undefined;
+    for (;;) {
+      const page = await client.call(operation, {
+        ...input,
+        ...(marker === undefined ? {} : { Marker: marker }),
+        ...(limit === undefined ? {} : { MaxItems: limit - items.length }),
+      } as Operations[ListOperation]['input']);
+      items.push(...((page as Partial<Record<typeof key, unknown[]>>)[key] ?? []));
+      marker = page.NextMarker;
+      if (marker === undefined || (limit !== undefined && items.length >= limit)) break;
+    }
+    return { [key]: items, ...(marker === undefined ? {} : { NextMarker: marker }) };
+  };
+}
+
+const TABLE: readonly OperationSpec[] = [
+  {
+    name: 'create-function',
+    operation: 'CreateFunction',
+    summary: 'Creates a function from a zip file or a directory.',
+    flags: {
+      'function-name': FUNCTION_NAME,
+      'zip-file': ZIP_FILE,
+      code: CODE,
+      ...CONFIGURATION,
+      runtime: { ...CONFIGURATION.runtime!, required: true },
+      role: { ...CONFIGURATION.role!, required: true },
+      handler: { ...CONFIGURATION.handler!, required: true },
+      publish: { type: 'boolean', help: 'publish version 1 as well' },
+      architectures: ARCHITECTURES,
+      'package-type': { type: 'string', help: 'Zip' },
+    },
+    run: (client, { ZipFile, Directory, ...input }) =>
+      client.call('CreateFunction', { ...input, Code: { ...(ZipFile === undefined ? {} : { ZipFile }), ...(Directory === undefined ? {} : { Directory }) } } as never),
+  },
+  {
+    name: 'get-function-configuration',
+    operation: 'GetFunctionConfiguration',
+    summary: "Returns a version's configuration.",
+    flags: { 'function-name': FUNCTION_NAME, qualifier: QUALIFIER },
+    run: call('GetFunctionConfiguration'),
+  },
+  {
+    name: 'list-functions',
+    operation: 'ListFunctions',
+    summary: 'Lists functions ($LATEST, or every version with --function-version ALL).',
+    flags: { 'function-version': { type: 'string', help: 'ALL to list every version' }, marker: MARKER, 'max-items': MAX_ITEMS },
+    run: paginated('ListFunctions', 'Functions'),
+  },
+  {
+    name: 'update-function-code',
+    operation: 'UpdateFunctionCode',
+    summary: "Replaces $LATEST's code.",
+    flags: {
+      'function-name': FUNCTION_NAME,
+      'zip-file': ZIP_FILE,
+      code: CODE,
+      publish: { type: 'boolean', help: 'publish a version as well' },
+      'dry-run': { type: 'boolean', help: 'check only' },
+      'revision-id': REVISION_ID,
+      architectures: ARCHITECTURES,
+    },
+    run: call('UpdateFunctionCode'),
+  },
+  {
+    name: 'update-function-configuration',
+    operation: 'UpdateFunctionConfiguration',
+    summary: "Changes $LATEST's configuration; --environment replaces all variables.",
+    flags: { 'function-name': FUNCTION_NAME, ...CONFIGURATION, 'revision-id': REVISION_ID },
+    run: call('UpdateFunctionConfiguration'),
+  },
+  {
+    name: 'delete-function',
+    operation: 'DeleteFunction',
+    summary: 'Deletes a function with its versions and aliases, or one version with --qualifier.',
+    flags: { 'function-name': FUNCTION_NAME, qualifier: { type: 'string', help: 'the version to delete' } },
+    run: call('DeleteFunction'),
+  },
+  {
+    name: 'publish-version',
+    operation: 'PublishVersion',
+    summary: 'Publishes $LATEST as a new version (or returns the latest one if nothing changed).',
+    flags: {
+      'function-name': FUNCTION_NAME,
+      'code-sha256': { type: 'string', help: "only if $LATEST's CodeSha256 is this" },
+      description: DESCRIPTION,
+      'revision-id': REVISION_ID,
+    },
+    run: call('PublishVersion'),
+  },
+  {
+    name: 'list-versions-by-function',
+    operation: 'ListVersionsByFunction',
+    summary: 'Lists $LATEST and the published versions.',
+    flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'max-items': MAX_ITEMS },
+    run: paginated('ListVersionsByFunction', 'Versions'),
+  },
+  {
+    name: 'create-alias',
+    operation: 'CreateAlias',
+    summary: 'Creates an alias of a version, optionally routing a share of invocations to a second one.',
+    flags: {
+      'function-name': FUNCTION_NAME,
+      name: ALIAS_NAME,
+      'function-version': { type: 'string', required: true, help: 'the version it points to' },
+      description: DESCRIPTION,
+      'routing-config': ROUTING,
+    },
+    run: call('CreateAlias'),
+  },
+  {
+    name: 'get-alias',
+    operation: 'GetAlias',
+    summary: 'Returns an alias.',
+    flags: { 'function-name': FUNCTION_NAME, name: ALIAS_NAME },
+    run: call('GetAlias'),
+  },
+  {
+    name: 'update-alias',
+    operation: 'UpdateAlias',
+    summary: "Changes an alias's version, description or routing.",
+    flags: {
+      'function-name': FUNCTION_NAME,
+      name: ALIAS_NAME,
+      'function-version': { type: 'string', help: 'the version it points to' },
+      description: DESCRIPTION,
+      'routing-config': ROUTING,
+      'revision-id': REVISION_ID,
+    },
+    run: call('UpdateAlias'),
+  },
+  {
+    name: 'delete-alias',
+    operation: 'DeleteAlias',
+    summary: 'Deletes an alias.',
+    flags: { 'function-name': FUNCTION_NAME, name: ALIAS_NAME },
+    run: call('DeleteAlias'),
+  },
+  {
+    name: 'list-aliases',
+    operation: 'ListAliases',
+    summary: "Lists a function's aliases.",
+    flags: {
+      'function-name': FUNCTION_NAME,
+      'function-version': { type: 'string', help: 'only aliases of this version' },
+      marker: MARKER,
+      'max-items': MAX_ITEMS,
+    },
+    run: paginated('ListAliases', 'Aliases'),
+  },
+  {
+    name: 'invoke',
+    operation: 'Invoke',
+    summary: 'Invokes a function; the result goes to outfile, the status to stdout.',
+    flags: {
+      'function-name': FUNCTION_NAME,
+      payload: { type: 'blob', help: "the event as JSON text, or file://event.json / fileb://event.json" },
+      'invocation-type': { type: 'string', help: 'RequestResponse (default) or DryRun' },
+      'log-type': { type: 'string', help: 'Tail: LogResult is the last 4 KB of the log, base64' },
+      qualifier: QUALIFIER,
+      'client-context': { type: 'string', help: 'client context JSON, base64' },
+    },
+    positionals: [{ name: 'outfile', help: "where the function's result is written" }],
+    run: async (client, input, [outfile]) => {
+      const { Payload, StatusCode, FunctionError, LogResult, ExecutedVersion } = await client.call('Invoke', {
+        Payload: new Uint8Array(0),
+        ...input,
+      } as Operations['Invoke']['input']);
+      writeFileSync(outfile!, Payload);
+      return { StatusCode, FunctionError, LogResult, ExecutedVersion };
+    },
+  },
+  {
+    name: 'get-log-events',
+    operation: 'GetLogEvents',
+    summary: "Returns a function's stored log events (lambdad's addition).",
+    flags: {
+      'function-name': FUNCTION_NAME,
+      'log-stream-name': { type: 'string', help: 'one execution context only' },
+      'start-time': { type: 'integer', help: 'from this time, epoch milliseconds' },
+      'end-time': { type: 'integer', help: 'before this time, epoch milliseconds' },
+      limit: { type: 'integer', help: 'at most this many events' },
+    },
+    run: call('GetLogEvents'),
+  },
+  {
+    name: 'logs tail',
+    operation: 'GetLogEvents',
+    summary: "Prints a function's recent log messages; with --follow, new ones as they are written.",
+    flags: {
+      'function-name': FUNCTION_NAME,
+      follow: { type: 'boolean', help: 'keep printing new messages until interrupted' },
+      since: { type: 'string', help: 'from how long ago: 30s, 10m (default), 2h, 1d, 1w, or a date' },
+    },
+    run: tail,
+  },
+];
+
+export const OPERATIONS: ReadonlyMap<string, OperationSpec> = new Map(TABLE.map((spec) => [spec.name, spec]));
