@@ -103,6 +103,35 @@ interface Follower {
 
 const encoder = new TextEncoder();
 
+interface RefusalResponse {
+  readonly statusCode?: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  on(event: 'data', listener: (chunk: Uint8Array) => void): void;
+  on(event: 'end', listener: () => void): void;
+}
+
+/** Where the socket can tell (Node's `ws`), calls `refused` with the error the daemon answered the upgrade with. */
+function onRefusal(socket: WebSocketLike, refused: (error: LambdadError) => void): void {
+  const emitter = socket as unknown as { on?: (event: string, listener: (request: { destroy(): void }, response: RefusalResponse) => void) => void };
+  if (typeof emitter.on !== 'function') return;
+  emitter.on('unexpected-response', (request, response) => {
+    const chunks: Uint8Array[] = [];
+    response.on('data', (chunk) => chunks.push(chunk));
+    response.on('end', () => {
+      let message = `The daemon refused the connection (HTTP ${response.statusCode ?? 0})`;
+      try {
+        const body = JSON.parse(new TextDecoder().decode(Buffer.concat(chunks))) as { message?: string; Message?: string };
+        message = body.message ?? body.Message ?? message;
+      } catch {
+        // not JSON: keep the generic message
+      }
+      const type = response.headers['x-amzn-errortype'];
+      refused(new LambdadError(typeof type === 'string' ? type : 'ConnectionRefusedException', message, response.statusCode ?? 0));
+      request.destroy();
+    });
+  });
+}
+
 async function defaultWebSocket(): Promise<WebSocketConstructor> {
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global !== undefined) return global;
@@ -267,6 +296,7 @@ export class LambdadClient {
       const socket = this.#ca === undefined ? new this.#WebSocket(url, [this.#codec.subprotocol]) : new this.#WebSocket(url, [this.#codec.subprotocol], { ca: this.#ca });
       socket.binaryType = 'arraybuffer';
       let opened = false;
+      let refused: LambdadError | null = null;
       socket.addEventListener('open', () => {
         opened = true;
         this.#socket = socket;
@@ -278,7 +308,7 @@ export class LambdadClient {
       socket.addEventListener('message', (event: MessageEvent) => this.#receive(new Uint8Array(event.data as ArrayBuffer)));
       socket.addEventListener('close', () => {
         if (this.#socket === socket) this.#socket = null;
-        if (!opened) reject(new LambdadError('ConnectionFailedException', `Could not connect to ${this.#url}`, 0));
+        if (!opened) reject(refused ?? new LambdadError('ConnectionFailedException', `Could not connect to ${this.#url}`, 0));
         // Requests sent on this connection can no longer be answered; ones not yet sent wait for the next.
         for (const [id, pending] of this.#pending) {
           if (pending.frame !== null) continue;
@@ -289,6 +319,11 @@ export class LambdadClient {
         if (!this.#closed && opened) this.#scheduleReconnect();
       });
       socket.addEventListener('error', () => undefined);
+      // Node's `ws` shows why an upgrade was refused (browsers do not): report the daemon's own error.
+      onRefusal(socket, (error) => {
+        refused = error;
+        reject(error);
+      });
     });
   }
 

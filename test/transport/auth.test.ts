@@ -77,6 +77,11 @@ describe('SigV4 on the WebSocket upgrade', () => {
     expect(stalePresigned).toMatchObject({ open: false, status: 403, type: 'InvalidSignatureException', body: { message: 'Signature expired' } });
   });
 
+  it('tells an SDK user with a wrong secret why the daemon refused', async () => {
+    const wrong = { ...harness.credentials(), secretAccessKey: 'not-the-secret-at-all' };
+    await expect(LambdadClient.connect({ url: harness.daemon.url, credentials: wrong })).rejects.toMatchObject({ code: 'InvalidSignatureException', status: 403 });
+  });
+
   it('lets the SDK find the credentials in the data directory on its own', async () => {
     const client = await LambdadClient.connect({ url: harness.daemon.url, dataDir: harness.dataDir });
     expect((await client.listFunctions()).Functions).toEqual([]);
