@@ -178,7 +178,9 @@ export class LambdaService {
       payload: result.payload,
       ...(result.functionError === undefined ? {} : { functionError: result.functionError }),
       ...(logType === 'Tail' ? { logResult: tailOf(result.log) } : {}),
-      log: result.log,
+      get log(): string {
+        return result.log;
+      },
     };
   }
 

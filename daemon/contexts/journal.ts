@@ -95,7 +95,7 @@ export class Journal {
       const time = this.#view.getFloat64(offset);
       const length = this.#view.getUint32(offset + 8);
       const start = offset + RECORD_HEADER_BYTES;
-      (offset < invocationStart ? initLogs : logs).push({ time, message: decoder.decode(this.#bytes.subarray(start, start + length)) });
+      (offset < invocationStart ? initLogs : logs).push({ timestamp: time, message: decoder.decode(this.#bytes.subarray(start, start + length)) });
       offset = start + length;
     }
     const dropped = Atomics.exchange(this.#header, DROPPED, 0);

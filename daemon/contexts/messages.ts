@@ -32,7 +32,7 @@ export type WorkerTask = InvokeTask | WarmUpTask;
 
 export interface LogRecord {
   /** Epoch milliseconds. */
-  readonly time: number;
+  readonly timestamp: number;
   /** The record as written to the log stream (already prefixed for console output). */
   readonly message: string;
 }

@@ -90,15 +90,15 @@ export class Invoker {
     const settled = this.#settle(run, target, requestId, performance.now() - started);
 
     const now = this.#clock.now();
-    const records: LogRecord[] = [...settled.initLogs, { time: now, message: startLine(requestId, target.executedVersion) }, ...settled.logs];
+    const records: LogRecord[] = [...settled.initLogs, { timestamp: now, message: startLine(requestId, target.executedVersion) }, ...settled.logs];
     if (run.report.droppedLogs > 0) {
-      records.push({ time: now, message: `${new Date(now).toISOString()}\t${requestId}\tWARN\tlambdad: ${run.report.droppedLogs} log records dropped: this invocation's log buffer (${JOURNAL_LOG_BYTES} bytes) was full` });
+      records.push({ timestamp: now, message: `${new Date(now).toISOString()}\t${requestId}\tWARN\tlambdad: ${run.report.droppedLogs} log records dropped: this invocation's log buffer (${JOURNAL_LOG_BYTES} bytes) was full` });
     }
-    if (settled.status?.kind === 'timeout') records.push({ time: now, message: timeoutLine(now, requestId, target.configuration.Timeout) });
+    if (settled.status?.kind === 'timeout') records.push({ timestamp: now, message: timeoutLine(now, requestId, target.configuration.Timeout) });
     records.push(
-      { time: now, message: endLine(requestId) },
+      { timestamp: now, message: endLine(requestId) },
       {
-        time: now,
+        timestamp: now,
         message: reportLine({
           requestId,
           durationMs: settled.durationMs,
@@ -109,14 +109,17 @@ export class Invoker {
         }),
       },
     );
-    this.#logs.append(target.configuration.LoggingConfig.LogGroup, run.logStreamName, records.map((record) => ({ timestamp: record.time, message: record.message })));
+    this.#logs.append(target.configuration.LoggingConfig.LogGroup, run.logStreamName, records);
 
     return {
       requestId,
       executedVersion: target.executedVersion,
       payload: settled.payload,
       ...(settled.failed ? { functionError: 'Unhandled' as const } : {}),
-      log: records.map((record) => `${record.message}\n`).join(''),
+      // Joined only when someone reads it (Tail, in-process callers): most invocations never need it.
+      get log(): string {
+        return records.map((record) => `${record.message}\n`).join('');
+      },
     };
   }
 

@@ -10,10 +10,10 @@ describe('Journal', () => {
     ring.write(2, 'héllo wörld ✓');
     ring.write(3, 'second');
     expect(ring.drain()).toEqual({
-      initLogs: [{ time: 1, message: 'loading' }],
+      initLogs: [{ timestamp: 1, message: 'loading' }],
       logs: [
-        { time: 2, message: 'héllo wörld ✓' },
-        { time: 3, message: 'second' },
+        { timestamp: 2, message: 'héllo wörld ✓' },
+        { timestamp: 3, message: 'second' },
       ],
       dropped: 0,
     });
@@ -25,7 +25,7 @@ describe('Journal', () => {
     const reader = new Journal(writer.buffer);
     writer.markInvocationStart();
     writer.write(7, 'across threads');
-    expect(reader.drain().logs).toEqual([{ time: 7, message: 'across threads' }]);
+    expect(reader.drain().logs).toEqual([{ timestamp: 7, message: 'across threads' }]);
   });
 
   it('counts the records that no longer fit instead of overwriting earlier ones', () => {

@@ -19,8 +19,6 @@ export class MemoryGuard {
   #unmeasuredBytes = 0;
   #peakBytes = 0;
   #exceeded = false;
-  #sampler: NodeJS.Timeout | null = null;
-
   readonly #onExceeded: () => void;
 
   /** `onExceeded` runs when a sample, rather than an allocation, finds the limit crossed. */
@@ -28,6 +26,11 @@ export class MemoryGuard {
     this.#limitBytes = limitBytes;
     this.#onExceeded = onExceeded;
     this.#install();
+    // One sampler for the context's life: it only runs while an invocation does (the thread is frozen between).
+    setInterval(() => {
+      this.#measure();
+      if (this.#exceeded) this.#onExceeded();
+    }, SAMPLE_INTERVAL_MS).unref();
   }
 
   get exceeded(): boolean {
@@ -37,23 +40,16 @@ export class MemoryGuard {
   /** Starts a peak measurement for one invocation (an init counts towards the first one). */
   begin(includePreviousPeak: boolean): void {
     if (!includePreviousPeak) this.#peakBytes = 0;
-    if (this.#sampler !== null) clearInterval(this.#sampler);
-    this.measure();
-    this.#sampler = setInterval(() => {
-      this.measure();
-      if (this.#exceeded) this.#onExceeded();
-    }, SAMPLE_INTERVAL_MS).unref();
+    this.#measure();
   }
 
-  /** Stops sampling and returns the peak of this invocation. */
+  /** Returns the peak of this invocation. */
   end(): number {
-    if (this.#sampler !== null) clearInterval(this.#sampler);
-    this.#sampler = null;
-    this.measure();
+    this.#measure();
     return this.#peakBytes;
   }
 
-  measure(): void {
+  #measure(): void {
     const stats = getHeapStatistics();
     const used = stats.used_heap_size + stats.external_memory;
     if (used > this.#peakBytes) this.#peakBytes = used;
@@ -64,7 +60,7 @@ export class MemoryGuard {
   #account(bytes: number): void {
     this.#unmeasuredBytes += bytes;
     if (this.#unmeasuredBytes < MEASURE_EVERY_BYTES) return;
-    this.measure();
+    this.#measure();
     if (this.#exceeded) {
       throw new OutOfMemoryError(`Function exceeded its memory limit of ${Math.round(this.#limitBytes / 1048576)} MB`);
     }
