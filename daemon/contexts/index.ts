@@ -12,8 +12,7 @@ import { ContextState, ExecutionContext, type RunReport } from './execution-cont
 import type { ContextBinding } from './messages.js';
 import { resetDirectory } from './scratch.js';
 
-export { ContextState, type RunReport, type RunResult, type ThreadFailure } from './execution-context.js';
-export type { InvokeReply, LogRecord, InvokeOutcome } from './messages.js';
+export type { LogRecord } from './messages.js';
 export { JOURNAL_LOG_BYTES } from './journal.js';
 
 /** A refill stops after this many rounds of starting threads, so failing starts cannot loop forever. */

@@ -13,7 +13,7 @@ export interface Credentials {
   readonly secretAccessKey: string;
 }
 
-export const CREDENTIALS_FILE = 'credentials.json';
+const CREDENTIALS_FILE = 'credentials.json';
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 function generate(): Credentials {

@@ -15,7 +15,7 @@ import { httpError } from './http-errors.js';
 import { HANDLERS, type Session } from './protocol-handlers.js';
 import type { SigV4Verifier } from './sigv4.js';
 
-export const WS_PATH = '/ws';
+const WS_PATH = '/ws';
 /** Room for the envelope around the largest message, a 50 MB zip. */
 const MAX_FRAME_BYTES = LIMITS.zippedCodeMaxBytes + 64 * 1024;
 /** Past this much unsent output, stop reading the connection until the reader catches up. */
