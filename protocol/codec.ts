@@ -23,7 +23,7 @@ const KNOWN_REQUEST_FIELDS = new Set(Object.keys(RequestType.fields));
  */
 export class FrameError extends Error {
   constructor(
-    readonly code: 'SerializationException' | 'UnknownOperationException',
+    readonly code: 'SerializationException' | 'UnknownOperationException' | 'ValidationException',
     message: string,
     readonly requestId: number | null,
   ) {
@@ -46,7 +46,46 @@ function requestIdOf(value: unknown): number | null {
   return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 && id <= 0xffff_ffff ? id : null;
 }
 
-/** The schema's checks, shared by both codecs: an id, exactly one known operation, fields of the right types. */
+/** `FunctionName` → `functionName`: how AWS names a member in its validation messages. */
+const memberName = (field: string): string => field.charAt(0).toLowerCase() + field.slice(1);
+
+/**
+ * What protobufjs's `verify` leaves open: bytes must really be bytes (it accepts strings and anything with a
+ * `length`, which would be copied, unbounded, on the main thread), and members that are not `optional` in
+ * the schema must be present, as AWS's API requires ("Member must not be null").
+ */
+function checkMembers(type: protobuf.Type, value: Record<string, unknown>, id: number, path: string): void {
+  for (const field of type.fieldsArray) {
+    const member = value[field.name];
+    const at = path === '' ? memberName(field.name) : `${path}.${memberName(field.name)}`;
+    if (member === undefined) {
+      const required = !field.repeated && !field.map && field.partOf === null && !field.options?.['proto3_optional'];
+      if (required) throw new FrameError('ValidationException', `1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`, id);
+      continue;
+    }
+    if (field.type === 'bytes' && !field.repeated && !field.map && !(member instanceof Uint8Array)) {
+      throw new FrameError('SerializationException', `Malformed request: ${at} must be bytes`, id);
+    }
+    if (field.resolvedType instanceof protobuf.Type && !field.map) {
+      const items = field.repeated ? (member as unknown[]) : [member];
+      for (const item of items) checkMembers(field.resolvedType, item as Record<string, unknown>, id, at);
+    }
+  }
+}
+
+/** Removes `nil`s (msgpack clients may send them for "absent"; protobufjs gives them for absent messages). */
+function dropNulls(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map(dropNulls);
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    if (object[key] === null) delete object[key];
+    else dropNulls(object[key]);
+  }
+  return object;
+}
+
+/** The schema's checks, shared by both codecs: an id, exactly one known operation, members of the right types. */
 function checkRequest(value: unknown): { request: Request; operation: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new FrameError('SerializationException', 'A request must be a map with an id and one operation', null);
@@ -59,9 +98,12 @@ function checkRequest(value: unknown): { request: Request; operation: string } {
     if (operations.length === 0 && unknown.length > 0) throw new FrameError('UnknownOperationException', `Unknown operation: ${unknown.join(', ')}`, id);
     throw new FrameError('SerializationException', `A request names exactly one operation; this one names ${operations.length}`, id);
   }
+  const operation = operations[0]!;
+  dropNulls(value);
   const problem = RequestType.verify(value);
   if (problem !== null) throw new FrameError('SerializationException', `Malformed request: ${problem}`, id);
-  return { request: value as Request, operation: operations[0]! };
+  checkMembers(RequestType.fields[operation]!.resolvedType as protobuf.Type, (value as Record<string, Record<string, unknown>>)[operation]!, id, '');
+  return { request: value as Request, operation };
 }
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -81,18 +123,6 @@ export const msgpackCodec: Codec = Object.freeze({
   encodeServerMessage: (message: ServerMessage) => packr.pack(message),
   decodeServerMessage: (frame: Uint8Array) => packr.unpack(frame) as ServerMessage,
 });
-
-/** Removes the `null` protobufjs gives absent message fields, so both codecs agree on "absent". */
-function dropNulls(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
-  if (Array.isArray(value)) return value.map(dropNulls);
-  const object = value as Record<string, unknown>;
-  for (const key of Object.keys(object)) {
-    if (object[key] === null) delete object[key];
-    else dropNulls(object[key]);
-  }
-  return object;
-}
 
 export const protobufCodec: Codec = Object.freeze({
   subprotocol: SUBPROTOCOLS.protobuf,

@@ -133,6 +133,22 @@ describe('frames the daemon cannot read', () => {
     ws.close();
   });
 
+  it('refuses bytes that are not bytes, answers a missing member as AWS does, and reads nil as absent', async () => {
+    const ws = await raw();
+    const started = Date.now();
+    ws.send(packr.pack({ id: 1, Invoke: { FunctionName: 'f', Payload: { length: 300_000_000 } } }));
+    expect((await nextMessage(ws)).response).toMatchObject({ id: 1, Error: { Code: 'SerializationException', Message: 'Malformed request: payload must be bytes' } });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    ws.send(packr.pack({ id: 2, GetFunctionConfiguration: {} }));
+    expect((await nextMessage(ws)).response).toMatchObject({
+      id: 2,
+      Error: { Code: 'ValidationException', Status: 400, Message: "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null" },
+    });
+    ws.send(packr.pack({ id: 3, GetFunctionConfiguration: { FunctionName: 'nope', Qualifier: null } }));
+    expect((await nextMessage(ws)).response).toMatchObject({ id: 3, Error: { Code: 'ResourceNotFoundException' } });
+    ws.close();
+  });
+
   it('closes with 1007 on a frame that is not a request at all, and 1003 on a text frame', async () => {
     const garbage = await raw();
     const garbageClosed = closed(garbage);
