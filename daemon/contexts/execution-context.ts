@@ -28,7 +28,7 @@ const TRANSITIONS: Readonly<Record<ContextState, readonly ContextState[]>> = {
 export type ThreadFailure =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'out-of-memory' }
-  | { readonly kind: 'exit'; readonly exitCode: number | null }
+  | { readonly kind: 'exit'; readonly exitCode: number }
   | { readonly kind: 'crash'; readonly error: Error };
 
 export type RunResult = { readonly kind: 'reply'; readonly reply: InvokeReply } | ThreadFailure;

@@ -145,7 +145,8 @@ export class Invoker {
       case 'out-of-memory':
         return failure('Runtime.OutOfMemory', `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`, { kind: 'error', errorType: 'Runtime.OutOfMemory' }, memoryBytes);
       case 'exit': {
-        const reason = result.exitCode === null ? 'Runtime exited without providing a reason' : `Runtime exited with error: exit status ${result.exitCode}`;
+        // Lambda has no reason to give for a runtime that exits cleanly in the middle of an invocation.
+        const reason = result.exitCode === 0 ? 'Runtime exited without providing a reason' : `Runtime exited with error: exit status ${result.exitCode}`;
         return failure('Runtime.ExitError', `RequestId: ${requestId} Error: ${reason}`, { kind: 'error', errorType: 'Runtime.ExitError' });
       }
       case 'crash':
