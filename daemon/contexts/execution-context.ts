@@ -42,6 +42,8 @@ export interface RunReport {
   readonly droppedLogs: number;
   /** Set on the context's first invocation: how long loading the handler took. */
   readonly initDurationMs?: number;
+  /** The last memory peak the worker recorded: what REPORT shows when the thread died before answering. */
+  readonly peakMemoryBytes: number;
 }
 
 const WORKER_NICE_INCREMENT = 10;
@@ -111,8 +113,8 @@ export class ExecutionContext {
   /** Runs one invocation; the first binds the context to `versionKey` and must bring the binding. */
   async run(versionKey: string, binding: ContextBinding | null, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunReport> {
     const result = await this.#run(versionKey, binding, task, timeoutMs);
-    const { initLogs, logs, dropped, initDurationMs } = this.#journal.drain();
-    return { result, initLogs, logs, droppedLogs: dropped, ...(initDurationMs === undefined ? {} : { initDurationMs }) };
+    const { initLogs, logs, dropped, initDurationMs, peakMemoryBytes } = this.#journal.drain();
+    return { result, initLogs, logs, droppedLogs: dropped, peakMemoryBytes, ...(initDurationMs === undefined ? {} : { initDurationMs }) };
   }
 
   async #run(versionKey: string, binding: ContextBinding | null, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunResult> {

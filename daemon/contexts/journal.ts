@@ -14,7 +14,9 @@ const DROPPED = 1;
 const INVOCATION_START = 2;
 /** Init duration of a cold start in microseconds, or -1. */
 const INIT_MICROS = 3;
-const HEADER_BYTES = 16;
+/** Highest heap + external memory the worker measured during the invocation, in KiB. */
+const PEAK_KIB = 4;
+const HEADER_BYTES = 32;
 const RECORD_HEADER_BYTES = 12;
 
 export const JOURNAL_LOG_BYTES = 1024 * 1024;
@@ -24,6 +26,8 @@ export interface JournalEntries {
   readonly logs: LogRecord[];
   /** Records that did not fit. */
   readonly dropped: number;
+  /** The memory peak the worker last recorded (0 if none). */
+  readonly peakMemoryBytes: number;
   /** Set when this invocation was the context's first: how long loading the handler took. */
   readonly initDurationMs?: number;
 }
@@ -74,6 +78,11 @@ export class Journal {
     Atomics.store(this.#header, INIT_MICROS, Math.round(ms * 1000));
   }
 
+  /** Worker side: the memory peak so far, readable even if the thread is then killed. */
+  recordPeakMemory(bytes: number): void {
+    Atomics.store(this.#header, PEAK_KIB, Math.ceil(bytes / 1024));
+  }
+
   /** Main-thread side, while the task runs: the init's duration once it is over. */
   peekInitDurationMs(): number | undefined {
     const micros = Atomics.load(this.#header, INIT_MICROS);
@@ -100,8 +109,9 @@ export class Journal {
     }
     const dropped = Atomics.exchange(this.#header, DROPPED, 0);
     const initMicros = Atomics.exchange(this.#header, INIT_MICROS, -1);
+    const peakKib = Atomics.exchange(this.#header, PEAK_KIB, 0);
     Atomics.store(this.#header, WRITE_OFFSET, 0);
     Atomics.store(this.#header, INVOCATION_START, 0);
-    return { initLogs, logs, dropped, ...(initMicros >= 0 ? { initDurationMs: initMicros / 1000 } : {}) };
+    return { initLogs, logs, dropped, peakMemoryBytes: peakKib * 1024, ...(initMicros >= 0 ? { initDurationMs: initMicros / 1000 } : {}) };
   }
 }

@@ -129,7 +129,7 @@ export class Invoker {
     // A cold start's thread start-up, when no spare context was ready, is part of its init.
     const initDurationMs = run.report.initDurationMs === undefined ? undefined : run.report.initDurationMs + run.threadStartMs;
     const memoryBytes = target.configuration.MemorySize * MIB;
-    const failure = (errorType: string, errorMessage: string, status: ReportFields['status'], peakMemoryBytes = 0): Settled => ({
+    const failure = (errorType: string, errorMessage: string, status: ReportFields['status'], peakMemoryBytes = run.report.peakMemoryBytes): Settled => ({
       payload: errorPayload(errorType, errorMessage),
       failed: true,
       logs,

@@ -16,8 +16,9 @@ describe('Journal', () => {
         { timestamp: 3, message: 'second' },
       ],
       dropped: 0,
+      peakMemoryBytes: 0,
     });
-    expect(ring.drain()).toEqual({ initLogs: [], logs: [], dropped: 0 });
+    expect(ring.drain()).toEqual({ initLogs: [], logs: [], dropped: 0, peakMemoryBytes: 0 });
   });
 
   it('is readable through a second view of the same memory, as the other thread has it', () => {

@@ -191,6 +191,8 @@ describe('failures stay inside their context', () => {
     expect(json(timedOut.payload)).toEqual({ errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${timedOut.requestId} Error: Task timed out after 1.00 seconds` });
     expect(timedOut.log).toContain(`${timedOut.requestId} Task timed out after 1.00 seconds`);
     expect(timedOut.log).toMatch(/\tStatus: timeout\t/);
+    // Measured by the thread before it was stopped, not made up.
+    expect(Number(/\tMax Memory Used: (\d+) MB\t/.exec(timedOut.log)?.[1])).toBeGreaterThan(0);
     expect(json(bystander.payload)).toEqual({ count: 1 });
     const next = await invoke('spinner');
     expect(isColdStart(next.log)).toBe(true);

@@ -55,7 +55,11 @@ async function bind(binding: ContextBinding): Promise<BoundRuntime> {
   captureBaseline();
   applyEnvironment(binding.environment);
   const logs = new LogCapture(journal);
-  const memory = new MemoryGuard(binding.memoryLimitBytes, () => interrupt?.(runtimeError('Runtime.OutOfMemory', 'memory limit exceeded')));
+  const memory = new MemoryGuard(
+    binding.memoryLimitBytes,
+    () => interrupt?.(runtimeError('Runtime.OutOfMemory', 'memory limit exceeded')),
+    (bytes) => journal.recordPeakMemory(bytes),
+  );
   memory.begin(false);
   const started = performance.now();
   try {

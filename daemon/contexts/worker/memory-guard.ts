@@ -20,11 +20,16 @@ export class MemoryGuard {
   #peakBytes = 0;
   #exceeded = false;
   readonly #onExceeded: () => void;
+  readonly #onPeak: (bytes: number) => void;
 
-  /** `onExceeded` runs when a sample, rather than an allocation, finds the limit crossed. */
-  constructor(limitBytes: number, onExceeded: () => void) {
+  /**
+   * `onExceeded` runs when a sample, rather than an allocation, finds the limit crossed; `onPeak` with each
+   * new peak.
+   */
+  constructor(limitBytes: number, onExceeded: () => void, onPeak: (bytes: number) => void) {
     this.#limitBytes = limitBytes;
     this.#onExceeded = onExceeded;
+    this.#onPeak = onPeak;
     this.#install();
     // One sampler for the context's life: it only runs while an invocation does (the thread is frozen between).
     setInterval(() => {
@@ -52,7 +57,10 @@ export class MemoryGuard {
   #measure(): void {
     const stats = getHeapStatistics();
     const used = stats.used_heap_size + stats.external_memory;
-    if (used > this.#peakBytes) this.#peakBytes = used;
+    if (used > this.#peakBytes) {
+      this.#peakBytes = used;
+      this.#onPeak(used);
+    }
     this.#unmeasuredBytes = 0;
     if (used > this.#limitBytes) this.#exceeded = true;
   }
