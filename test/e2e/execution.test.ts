@@ -161,6 +161,24 @@ describe('completion rules of the Node.js runtime', () => {
     expect(json(result.payload).errorType).toBe('Runtime.NodeJsExit');
   });
 
+  it('fails with the callback\'s error, and keeps the legacy succeed/fail of the context object', async () => {
+    create('cb-error', 'callbacks.errorFirst');
+    create('legacy-succeed', 'callbacks.legacySucceed');
+    create('legacy-fail', 'callbacks.legacyFail');
+    const failed = await invoke('cb-error');
+    expect(failed.functionError).toBe('Unhandled');
+    expect(json(failed.payload)).toMatchObject({ errorType: 'Error', errorMessage: 'callback error' });
+    expect(json((await invoke('legacy-succeed')).payload)).toEqual({ legacy: 'succeed' });
+    expect(json((await invoke('legacy-fail')).payload)).toMatchObject({ errorType: 'Error', errorMessage: 'legacy failure' });
+  });
+
+  it('tells the handler how much time it has left', async () => {
+    create('remaining', 'callbacks.remaining', { Timeout: 5 });
+    const remaining = json((await invoke('remaining')).payload) as number;
+    expect(remaining).toBeGreaterThan(4_000);
+    expect(remaining).toBeLessThanOrEqual(5_000);
+  });
+
   it('lets a callback called inside an async handler win, as the first completion counts', async () => {
     create('cb-in-async', 'callbacks.asyncWithCallback');
     expect(json((await invoke('cb-in-async')).payload)).toBe('from-callback');
@@ -240,6 +258,8 @@ describe('failures stay inside their context', () => {
     expect(thrown.trace[0]).toBe('TypeError: the event was not what I expected');
     expect(json((await invoke('import-error')).payload).errorType).toBe('Runtime.ImportModuleError');
     expect(json((await invoke('missing-export')).payload)).toMatchObject({ errorType: 'Runtime.HandlerNotFound', errorMessage: 'failures.nothingHere is undefined or not exported' });
+    create('not-a-function', 'failures.notAFunction');
+    expect(json((await invoke('not-a-function')).payload)).toMatchObject({ errorType: 'Runtime.HandlerNotFound', errorMessage: 'failures.notAFunction is not a function' });
     const exited = await invoke('exiter');
     expect(json(exited.payload)).toEqual({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${exited.requestId} Error: Runtime exited with error: exit status 3` });
     // None of it touched the daemon: another function still answers.
