@@ -1,6 +1,6 @@
 /** `lambdad start` as a user runs it: a real child process, real HTTP, real signals. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,5 +82,29 @@ describe('lambdad start', () => {
     const unknown = lambdad(['start', '--colour', 'blue']);
     expect(await exited(unknown.child)).toBe(2);
     expect(unknown.output()).toContain("Unknown option '--colour'");
+  });
+
+  it('prints the daemon credentials, and as export lines that let other tools sign their requests', async () => {
+    const dir = dataDir();
+    const { child, output } = lambdad(['start', '--port', '0', '--data-dir', dir]);
+    const [, url] = await waitFor(output, /lambdad listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const printed = lambdad(['credentials', '--data-dir', dir]);
+    expect(await exited(printed.child)).toBe(0);
+    const stored = JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8'));
+    expect(JSON.parse(printed.output())).toEqual({ AccessKeyId: stored.accessKeyId, SecretAccessKey: stored.secretAccessKey, Region: 'us-east-1' });
+
+    const exports = lambdad(['credentials', '--data-dir', dir, '--env']);
+    expect(await exited(exports.child)).toBe(0);
+    const env = Object.fromEntries(exports.output().trim().split('\n').map((line) => /^export (\w+)=(.*)$/.exec(line)!.slice(1, 3) as [string, string]));
+    expect(env).toMatchObject({ AWS_ACCESS_KEY_ID: stored.accessKeyId, AWS_DEFAULT_REGION: 'us-east-1', LAMBDAD_ENDPOINT_URL: 'http://127.0.0.1:9001' });
+    // With those variables (and no data directory to look in), the CLI is let in; without them it is not.
+    const signed = lambdad(['list-functions', '--endpoint-url', url!], { LAMBDAD_ACCESS_KEY_ID: env.LAMBDAD_ACCESS_KEY_ID!, LAMBDAD_SECRET_ACCESS_KEY: env.LAMBDAD_SECRET_ACCESS_KEY!, LAMBDAD_DATA_DIR: dataDir() });
+    expect(await exited(signed.child)).toBe(0);
+    expect(JSON.parse(signed.output())).toEqual({ Functions: [] });
+    const unsigned = lambdad(['list-functions', '--endpoint-url', url!], { LAMBDAD_DATA_DIR: dataDir() });
+    expect(await exited(unsigned.child)).not.toBe(0);
+    expect(unsigned.output()).toContain('MissingAuthenticationTokenException');
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
   });
 });
