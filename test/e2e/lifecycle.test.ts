@@ -26,7 +26,8 @@ describe('keep-warm', () => {
     const after = await harness.daemon.service.invoke({ functionName: 'counter', payload: event({}) });
     expect(json(after.payload).count).toBe(1);
     expect(after.log).toMatch(/\tInit Duration: /);
-    expect(existsSync(tmpdir)).toBe(false);
+    // Removal follows the thread's exit; wait on it rather than on a guess.
+    await expect.poll(() => existsSync(tmpdir), { timeout: 5_000 }).toBe(false);
   });
 });
 
