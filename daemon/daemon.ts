@@ -15,6 +15,7 @@ import { Registry } from './registry/index.js';
 import { LambdaService } from './service.js';
 import { daemonCredentials } from './transport/credentials.js';
 import { HttpServer } from './transport/http-server.js';
+import { RestApi } from './transport/rest/index.js';
 import { SigV4Verifier } from './transport/sigv4.js';
 import { ProtocolServer } from './transport/ws-server.js';
 
@@ -73,6 +74,8 @@ export class Daemon {
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
     const protocol = new ProtocolServer(service, verifier);
     protocol.attach(http.server);
+    const rest = new RestApi(service, verifier, ids);
+    http.fallback((request, response) => rest.handle(request, response));
     let address;
     try {
       address = await http.listen(config.host, config.port);

@@ -6,7 +6,7 @@
 import { Packr } from 'msgpackr';
 import protobuf from 'protobufjs';
 import { DESCRIPTOR } from './generated/descriptor.js';
-import type { Request, ServerMessage } from './generated/types.js';
+import type { Operation, Request, ServerMessage } from './generated/types.js';
 
 export const SUBPROTOCOLS = Object.freeze({ msgpack: 'lambdad.v1.msgpack', protobuf: 'lambdad.v1.protobuf' } as const);
 export type Subprotocol = (typeof SUBPROTOCOLS)[keyof typeof SUBPROTOCOLS];
@@ -54,7 +54,7 @@ const memberName = (field: string): string => field.charAt(0).toLowerCase() + fi
  * `length`, which would be copied, unbounded, on the main thread), and members that are not `optional` in
  * the schema must be present, as AWS's API requires ("Member must not be null").
  */
-function checkMembers(type: protobuf.Type, value: Record<string, unknown>, id: number, path: string): void {
+function checkMembers(type: protobuf.Type, value: Record<string, unknown>, id: number | null, path: string): void {
   for (const field of type.fieldsArray) {
     const member = value[field.name];
     const at = path === '' ? memberName(field.name) : `${path}.${memberName(field.name)}`;
@@ -104,6 +104,18 @@ function checkRequest(value: unknown): { request: Request; operation: string } {
   if (problem !== null) throw new FrameError('SerializationException', `Malformed request: ${problem}`, id);
   checkMembers(RequestType.fields[operation]!.resolvedType as protobuf.Type, (value as Record<string, Record<string, unknown>>)[operation]!, id, '');
   return { request: value as Request, operation };
+}
+
+/**
+ * The same checks on one operation's input outside a frame (the REST adapter's JSON, once its blobs are
+ * bytes): members of the schema's types, required members present. Throws FrameError without a request id.
+ */
+export function checkOperationInput(operation: Operation, input: Record<string, unknown>): void {
+  dropNulls(input);
+  const type = RequestType.fields[operation]!.resolvedType as protobuf.Type;
+  const problem = type.verify(input);
+  if (problem !== null) throw new FrameError('SerializationException', `Malformed request: ${problem}`, null);
+  checkMembers(type, input, null, '');
 }
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });

@@ -1,6 +1,6 @@
 /**
- * The daemon's HTTP listener. It serves `/healthz`; the AWS REST API and the WebSocket protocol are mounted
- * on the same port by their own adapters.
+ * The daemon's HTTP listener. It serves `/healthz`; the AWS REST API (every other path) and the WebSocket
+ * protocol (`/ws` upgrades) are mounted on the same port by their own adapters.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,9 +11,13 @@ export interface Health {
   readonly status: 'ok' | 'stopping';
 }
 
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
 export class HttpServer {
   readonly #server: Server;
   #health: Health['status'] = 'ok';
+  #routes: { prefix: string; handler: RequestHandler }[] = [];
+  #fallback: RequestHandler = (request, response) => send(response, 404, { message: `No route for ${request.method} ${request.url}` });
 
   /** With `tls`, the port serves https (and so wss). */
   constructor(tls: { certFile: string; keyFile: string } | null) {
@@ -26,6 +30,16 @@ export class HttpServer {
   /** The Node.js server, for adapters that take over connections (the WebSocket upgrade). */
   get server(): Server {
     return this.#server;
+  }
+
+  /** Requests whose path starts with `prefix` go to `handler`. */
+  route(prefix: string, handler: RequestHandler): void {
+    this.#routes.push({ prefix, handler });
+  }
+
+  /** Requests no other route takes (the AWS API answers them with its own error). */
+  fallback(handler: RequestHandler): void {
+    this.#fallback = handler;
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -56,7 +70,13 @@ export class HttpServer {
       send(response, this.#health === 'ok' ? 200 : 503, { status: this.#health } satisfies Health);
       return;
     }
-    send(response, 404, { message: `No route for ${request.method} ${path}` });
+    for (const { prefix, handler } of this.#routes) {
+      if (path.startsWith(prefix)) {
+        handler(request, response);
+        return;
+      }
+    }
+    this.#fallback(request, response);
   }
 }
 

@@ -14,15 +14,14 @@ import type { Credentials } from './credentials.js';
 export const SIGNING_SERVICE = 'lambda';
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SKEW_MS = 5 * 60 * 1000;
-const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export interface SignedRequest {
   readonly method: string;
   /** The request target as received: path and query, percent-encoding intact. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
-  /** hex SHA-256 of the body, when there is one. */
-  readonly bodySha256?: string;
+  /** The body, when there is one: its hash is part of what was signed. */
+  readonly body?: Uint8Array;
 }
 
 interface Claim {
@@ -121,7 +120,6 @@ export class SigV4Verifier {
       const existing = query[key];
       query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
     }
-    if (request.bodySha256 !== undefined && headers['x-amz-content-sha256'] === undefined) headers['x-amz-content-sha256'] = request.bodySha256;
     const unsigned = {
       method: request.method,
       protocol: 'http:',
@@ -129,7 +127,8 @@ export class SigV4Verifier {
       path: request.url.split('?', 1)[0] || '/',
       query,
       headers,
-      body: undefined,
+      // The signer hashes the body itself, unless the client sent (and signed) x-amz-content-sha256.
+      body: request.body,
     };
     const signableHeaders = new Set(claim.signedHeaders);
     let expected: string;
@@ -137,7 +136,6 @@ export class SigV4Verifier {
       const presigned = await this.#signer.presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
       expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
     } else {
-      if (headers['x-amz-content-sha256'] === undefined) headers['x-amz-content-sha256'] = EMPTY_BODY_SHA256;
       const signed = await this.#signer.sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders });
       expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? '';
     }
