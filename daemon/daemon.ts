@@ -13,6 +13,7 @@ import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
 import { LogStore } from './observability/log-store.js';
 import { Registry } from './registry/index.js';
 import { LambdaService } from './service.js';
+import { CODE_PATH, CodeLinks } from './transport/code-links.js';
 import { daemonCredentials } from './transport/credentials.js';
 import { HttpServer } from './transport/http-server.js';
 import { RestApi } from './transport/rest/index.js';
@@ -69,8 +70,10 @@ export class Daemon {
       ids,
     });
     const invoker = new Invoker({ contexts, logs, clock, ids });
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids });
+    const codeLinks = new CodeLinks((codeSha256) => registry.codeZipFile(codeSha256), clock);
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
+    http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
     const protocol = new ProtocolServer(service, verifier);
     protocol.attach(http.server);
@@ -87,6 +90,7 @@ export class Daemon {
     }
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const scheme = config.tlsCert === '' ? 'http' : 'https';
+    codeLinks.baseUrl = `${scheme}://${host}:${address.port}`;
     const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log });
 
     // Spare contexts for the memory sizes in use start in the background: serving does not wait for them.

@@ -79,15 +79,28 @@ function tailOf(log: string): string {
   return bytes.subarray(start).toString('base64');
 }
 
+/** GetFunction's answer: the configuration and where to download the code. */
+export interface FunctionDetails {
+  readonly Configuration: FunctionConfiguration;
+  readonly Code: { readonly RepositoryType: 'S3'; readonly Location: string };
+}
+
+/** Makes the download link of a CodeSha256 (on AWS, a presigned S3 URL). */
+export interface CodeLocator {
+  location(codeSha256: string): string;
+}
+
 export class LambdaService {
   readonly #registry: Registry;
   readonly #contexts: ExecutionContexts;
   readonly #invoker: Invoker;
   readonly #logs: LogStore;
   readonly #ids: Ids;
+  readonly #code: CodeLocator;
 
-  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids }) {
+  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator }) {
     this.#ids = parts.ids;
+    this.#code = parts.code;
     this.#registry = parts.registry;
     this.#contexts = parts.contexts;
     this.#invoker = parts.invoker;
@@ -96,6 +109,11 @@ export class LambdaService {
 
   createFunction(input: CreateFunctionInput): FunctionConfiguration {
     return this.#registry.createFunction(input);
+  }
+
+  getFunction(functionName: string, qualifier?: string): FunctionDetails {
+    const Configuration = this.#registry.getFunctionConfiguration(functionName, qualifier);
+    return { Configuration, Code: { RepositoryType: 'S3', Location: this.#code.location(Configuration.CodeSha256) } };
   }
 
   getFunctionConfiguration(functionName: string, qualifier?: string): FunctionConfiguration {

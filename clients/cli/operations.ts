@@ -106,6 +106,13 @@ const TABLE: readonly OperationSpec[] = [
       client.call('CreateFunction', { ...input, Code: { ...(ZipFile === undefined ? {} : { ZipFile }), ...(Directory === undefined ? {} : { Directory }) } } as never),
   },
   {
+    name: 'get-function',
+    operation: 'GetFunction',
+    summary: "Returns a version's configuration and a 10-minute link to download its code.",
+    flags: { 'function-name': FUNCTION_NAME, qualifier: QUALIFIER },
+    run: call('GetFunction'),
+  },
+  {
     name: 'get-function-configuration',
     operation: 'GetFunctionConfiguration',
     summary: "Returns a version's configuration.",

@@ -215,6 +215,7 @@ export class LambdadClient {
   }
 
   createFunction = (input: Operations['CreateFunction']['input']) => this.call('CreateFunction', input);
+  getFunction = (input: Operations['GetFunction']['input']) => this.call('GetFunction', input);
   getFunctionConfiguration = (input: Operations['GetFunctionConfiguration']['input']) => this.call('GetFunctionConfiguration', input);
   listFunctions = (input: Operations['ListFunctions']['input'] = {}) => this.call('ListFunctions', input);
   deleteFunction = (input: Operations['DeleteFunction']['input']) => this.call('DeleteFunction', input);

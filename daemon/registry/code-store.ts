@@ -122,6 +122,12 @@ export class CodeStore {
     this.#extracted.add(code.codeSha256);
   }
 
+  /** The zip a CodeSha256 was uploaded as, or null once it has been pruned. */
+  zipFile(codeSha256: string): string | null {
+    const blob = join(this.#root, Buffer.from(codeSha256, 'base64').toString('hex') + BLOB_SUFFIX);
+    return existsSync(blob) ? blob : null;
+  }
+
   /** The extracted code of a CodeSha256; extracted again from its blob if the directory went missing. */
   directory(codeSha256: string): string {
     const hex = Buffer.from(codeSha256, 'base64').toString('hex');

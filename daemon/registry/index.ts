@@ -316,6 +316,11 @@ export class Registry {
     return this.#code.directory(codeSha256);
   }
 
+  /** The zip file of a CodeSha256 (GetFunction's download), or null if no version keeps it any more. */
+  codeZipFile(codeSha256: string): string | null {
+    return this.#code.zipFile(codeSha256);
+  }
+
   accountUsage(): AccountUsage {
     return { TotalCodeSize: this.#store.totalCodeSize(), FunctionCount: this.#store.functionCount() };
   }

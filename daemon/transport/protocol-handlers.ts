@@ -21,6 +21,7 @@ function code(input: { ZipFile?: Uint8Array; Directory?: string }): CodeInput {
 
 export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.freeze({
   CreateFunction: (service, { Code, ...rest }) => service.createFunction({ ...rest, Code: code(Code ?? {}) }),
+  GetFunction: (service, input) => service.getFunction(input.FunctionName, input.Qualifier),
   GetFunctionConfiguration: (service, input) => service.getFunctionConfiguration(input.FunctionName, input.Qualifier),
   ListFunctions: (service, input) => service.listFunctions(input),
   DeleteFunction: (service, input) => {

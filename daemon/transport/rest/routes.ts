@@ -139,6 +139,7 @@ export const ROUTES: readonly RestRoute[] = Object.freeze([
     reply: json(201),
   },
   { method: 'GET', path: FUNCTIONS, operation: 'ListFunctions', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['FunctionVersion', 'Marker', 'MaxItems'], ['MaxItems']), reply: json(200) },
+  { method: 'GET', path: FUNCTION, operation: 'GetFunction', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
   { method: 'GET', path: `${FUNCTION}/configuration`, operation: 'GetFunctionConfiguration', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
   { method: 'DELETE', path: FUNCTION, operation: 'DeleteFunction', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: empty(204) },
   {
