@@ -44,6 +44,7 @@ function credentials(args: string[]): void {
       `export AWS_ACCESS_KEY_ID=${accessKeyId}`,
       `export AWS_SECRET_ACCESS_KEY=${secretAccessKey}`,
       `export AWS_DEFAULT_REGION=${config.region}`,
+      `export AWS_ENDPOINT_URL=${scheme}://${host}:${config.port}`,
       `export LAMBDAD_ACCESS_KEY_ID=${accessKeyId}`,
       `export LAMBDAD_SECRET_ACCESS_KEY=${secretAccessKey}`,
       `export LAMBDAD_ENDPOINT_URL=${scheme}://${host}:${config.port}`,

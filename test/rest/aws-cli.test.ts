@@ -1,0 +1,82 @@
+/**
+ * The AWS CLI v2 (Debian's `awscli`, at /usr/bin/aws) against a real daemon, with the credentials that
+ * `lambdad credentials --env` prints and `--endpoint-url`: the commands of the Lambda docs, unchanged.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { zipOf } from '../helpers/zip.js';
+
+const run = promisify(execFile);
+const AWS = '/usr/bin/aws';
+const MAIN = new URL('../../dist/daemon/main.js', import.meta.url).pathname;
+// CI installs Debian's awscli and sets LAMBDAD_REQUIRE_AWS_CLI=1, so there the test cannot be skipped; a
+// developer machine without the AWS CLI skips it.
+const available = existsSync(AWS) || process.env['LAMBDAD_REQUIRE_AWS_CLI'] === '1';
+
+const HANDLER = `exports.handler = async (event, context) => ({ received: event, version: context.functionVersion });`;
+
+describe.skipIf(!available)('the AWS CLI v2 against lambdad', () => {
+  let harness: TestDaemon;
+  let work: string;
+  let env: NodeJS.ProcessEnv;
+
+  /**
+   * `aws lambda <command>` typed as a shell line, exactly as the docs print it (the shell strips the quotes
+   * of `{"2"=0.02}`), with --endpoint-url; stdout parsed as JSON when there is any.
+   */
+  async function aws(command: string): Promise<any> {
+    const line = `${AWS} lambda ${command} --endpoint-url ${harness.daemon.url} --output json`;
+    const { stdout } = await run('/bin/sh', ['-c', line], { env, cwd: work, timeout: 30_000 });
+    return stdout.trim() === '' ? null : JSON.parse(stdout);
+  }
+
+  beforeAll(async () => {
+    harness = await startDaemon({ auth: 'sigv4' });
+    work = mkdtempSync(join(tmpdir(), 'lambdad-awscli-'));
+    const { port } = new URL(harness.daemon.url);
+    const { stdout } = await run(process.execPath, [MAIN, 'credentials', '--env', '--data-dir', harness.dataDir, '--port', port]);
+    const printed = Object.fromEntries(stdout.trim().split('\n').map((line) => /^export (\w+)=(.*)$/.exec(line)!.slice(1, 3) as [string, string]));
+    // Only what `lambdad credentials --env` printed, plus PATH and HOME: no profile of the machine leaks in.
+    env = { PATH: process.env['PATH'], HOME: work, AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'), AWS_PAGER: '', ...printed };
+    writeFileSync(join(work, 'function.zip'), zipOf(HANDLER));
+    writeFileSync(join(work, 'function-v2.zip'), zipOf(HANDLER, '// v2'));
+  });
+  afterAll(async () => {
+    await harness.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('runs the documented commands: create, publish twice, weighted alias, update alias, invoke', async () => {
+    const created = await aws(`create-function --function-name MyFunction --runtime nodejs20.x --handler index.handler --role arn:aws:iam::000000000000:role/lambda-role --zip-file fileb://function.zip`);
+    expect(created).toMatchObject({ FunctionName: 'MyFunction', FunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:MyFunction', Version: '$LATEST', State: 'Pending' });
+
+    expect(await aws(`publish-version --function-name MyFunction`)).toMatchObject({ Version: '1' });
+    await aws(`update-function-code --function-name MyFunction --zip-file fileb://function-v2.zip`);
+    expect(await aws(`publish-version --function-name MyFunction`)).toMatchObject({ Version: '2' });
+
+    const alias = await aws(`create-alias --name MyAlias --function-name MyFunction --function-version 1 --routing-config AdditionalVersionWeights={"2"=0.02}`);
+    expect(alias).toMatchObject({ Name: 'MyAlias', FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': 0.02 } } });
+
+    const updated = await aws(`update-alias --name MyAlias --function-name MyFunction --function-version 2 --routing-config AdditionalVersionWeights={}`);
+    expect(updated.FunctionVersion).toBe('2');
+    expect(updated.RoutingConfig?.AdditionalVersionWeights ?? {}).toEqual({});
+
+    const invoked = await aws(`invoke --function-name MyFunction --cli-binary-format raw-in-base64-out --payload '{ "key": "value" }' response.json`);
+    expect(invoked).toEqual({ StatusCode: 200, ExecutedVersion: '$LATEST' });
+    expect(JSON.parse(readFileSync(join(work, 'response.json'), 'utf8'))).toEqual({ received: { key: 'value' }, version: '$LATEST' });
+
+    const viaAlias = await aws(`invoke --function-name MyFunction --qualifier MyAlias --cli-binary-format raw-in-base64-out --payload '{}' alias.json`);
+    expect(viaAlias).toEqual({ StatusCode: 200, ExecutedVersion: '2' });
+  });
+
+  it('reports errors as the AWS CLI does, exit code 254', async () => {
+    const failure = await aws(`get-function-configuration --function-name NoSuchFunction`).catch((error: { code: number; stderr: string }) => error);
+    expect(failure.code).toBe(254);
+    expect(failure.stderr).toContain('An error occurred (ResourceNotFoundException) when calling the GetFunctionConfiguration operation: Function not found: arn:aws:lambda:us-east-1:000000000000:function:NoSuchFunction');
+  });
+});
