@@ -19,6 +19,10 @@ export interface Config {
   readonly logBytesPerFunction: number;
   /** How long a stopping daemon lets running invocations finish. */
   readonly shutdownGraceMs: number;
+  /** Invocations the account may run at once (AWS: 1000 per region by default). */
+  readonly accountConcurrency: number;
+  /** How an alias with AdditionalVersionWeights splits its invocations: `smooth` (exact) or `random` (AWS's). */
+  readonly aliasRouting: 'smooth' | 'random';
   /** `sigv4`: every request is signed with the daemon's credentials; `none`: loopback only, unsigned. */
   readonly auth: 'sigv4' | 'none';
   /** PEM files: when both are set the port serves https and wss. */
@@ -91,6 +95,8 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'spareWorkers', flag: 'spare-workers', env: 'LAMBDAD_SPARE_WORKERS', help: 'pre-started threads per memory size (0 disables)', parse: integerIn(0, 64) },
   { key: 'logBytesPerFunction', flag: 'log-bytes-per-function', env: 'LAMBDAD_LOG_BYTES_PER_FUNCTION', help: 'log bytes kept per function', parse: integerIn(4096, 1 << 30) },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-seconds', env: 'LAMBDAD_SHUTDOWN_GRACE_SECONDS', help: 'time running invocations get to finish on stop', parse: integerIn(0, 900, 1000) },
+  { key: 'accountConcurrency', flag: 'account-concurrency', env: 'LAMBDAD_ACCOUNT_CONCURRENCY', help: "the account's concurrent executions limit", parse: integerIn(1, 100_000) },
+  { key: 'aliasRouting', flag: 'alias-routing', env: 'LAMBDAD_ALIAS_ROUTING', help: 'weighted aliases: smooth (exact split) or random (per call, as AWS)', parse: oneOf(['smooth', 'random'] as const) },
   { key: 'auth', flag: 'auth', env: 'LAMBDAD_AUTH', help: 'sigv4: requests are signed with the daemon credentials; none: unsigned, loopback only', parse: oneOf(['sigv4', 'none'] as const) },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
   { key: 'tlsKey', flag: 'tls-key', env: 'LAMBDAD_TLS_KEY', help: 'PEM private key of --tls-cert', parse: optionalFile },
@@ -106,6 +112,8 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   spareWorkers: '2',
   logBytesPerFunction: String(1024 * 1024),
   shutdownGraceMs: '30',
+  accountConcurrency: '1000',
+  aliasRouting: 'smooth',
   auth: 'sigv4',
   tlsCert: '',
   tlsKey: '',

@@ -8,6 +8,8 @@ export interface ErrorRow {
   /** `User` for client faults, `Service` for ours; null where AWS sends no Type (schema validation). */
   readonly type: 'User' | 'Service' | null;
   readonly messageField: 'Message' | 'message';
+  /** Seconds an HTTP client is told to wait before trying again (`Retry-After`). */
+  readonly retryAfterSeconds?: number;
 }
 
 export const ERRORS = Object.freeze({
@@ -22,6 +24,8 @@ export const ERRORS = Object.freeze({
   ResourceConflictException: { status: 409, type: 'User', messageField: 'message' },
   PreconditionFailedException: { status: 412, type: 'User', messageField: 'message' },
   RequestEntityTooLargeException: { status: 413, type: 'User', messageField: 'message' },
+  /** Throttled: the body carries a `Reason` (spec lambda-api.md §3). */
+  TooManyRequestsException: { status: 429, type: 'User', messageField: 'message', retryAfterSeconds: 1 },
   ServiceException: { status: 500, type: 'Service', messageField: 'Message' },
   // Authentication (SigV4), before any operation runs.
   MissingAuthenticationTokenException: { status: 403, type: 'User', messageField: 'message' },

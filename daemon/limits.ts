@@ -44,6 +44,11 @@ export const LIMITS = Object.freeze({
 
   aliasRoutingMaxEntries: 1,
 
+  /** Reservations (PutFunctionConcurrency) must leave at least this much of the account unreserved. */
+  unreservedConcurrencyMin: 100,
+  /** lambdad's own bound: functions that can hold a reservation at once (each has a slot of shared counters). */
+  reservedFunctionsMax: 10_000,
+
   listMaxItemsMin: 1,
   listMaxItemsMax: 10_000,
   listFunctionsPageSize: 50,

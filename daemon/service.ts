@@ -3,7 +3,9 @@
  * It owns the order of things — what is checked, what is changed, which contexts must go — and delegates
  * each step to its domain.
  */
+import type { ConcurrencyScheduler } from './concurrency/index.js';
 import type { ExecutionContexts } from './contexts/index.js';
+import type { AliasRouting } from './routing/index.js';
 import type { Ids } from './clock.js';
 import { invalidParameter, LambdaError, validationError } from './errors.js';
 import type { Invoker } from './invoke/index.js';
@@ -79,10 +81,26 @@ function tailOf(log: string): string {
   return bytes.subarray(start).toString('base64');
 }
 
-/** GetFunction's answer: the configuration and where to download the code. */
+/** GetFunction's answer: the configuration, where to download the code, and the reservation if any. */
 export interface FunctionDetails {
   readonly Configuration: FunctionConfiguration;
   readonly Code: { readonly RepositoryType: 'S3'; readonly Location: string };
+  readonly Concurrency?: FunctionConcurrency;
+}
+
+export interface FunctionConcurrency {
+  readonly ReservedConcurrentExecutions?: number;
+}
+
+export interface AccountSettings {
+  readonly AccountLimit: {
+    readonly TotalCodeSize: number;
+    readonly CodeSizeUnzipped: number;
+    readonly CodeSizeZipped: number;
+    readonly ConcurrentExecutions: number;
+    readonly UnreservedConcurrentExecutions: number;
+  };
+  readonly AccountUsage: AccountUsage;
 }
 
 /** Makes the download link of a CodeSha256 (on AWS, a presigned S3 URL). */
@@ -97,10 +115,14 @@ export class LambdaService {
   readonly #logs: LogStore;
   readonly #ids: Ids;
   readonly #code: CodeLocator;
+  readonly #concurrency: ConcurrencyScheduler;
+  readonly #routing: AliasRouting;
 
-  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator }) {
+  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting }) {
+    this.#routing = parts.routing;
     this.#ids = parts.ids;
     this.#code = parts.code;
+    this.#concurrency = parts.concurrency;
     this.#registry = parts.registry;
     this.#contexts = parts.contexts;
     this.#invoker = parts.invoker;
@@ -113,7 +135,12 @@ export class LambdaService {
 
   getFunction(functionName: string, qualifier?: string): FunctionDetails {
     const Configuration = this.#registry.getFunctionConfiguration(functionName, qualifier);
-    return { Configuration, Code: { RepositoryType: 'S3', Location: this.#code.location(Configuration.CodeSha256) } };
+    const reserved = this.#concurrency.reservation(Configuration.FunctionName);
+    return {
+      Configuration,
+      Code: { RepositoryType: 'S3', Location: this.#code.location(Configuration.CodeSha256) },
+      ...(reserved === null ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
+    };
   }
 
   getFunctionConfiguration(functionName: string, qualifier?: string): FunctionConfiguration {
@@ -127,6 +154,7 @@ export class LambdaService {
   deleteFunction(functionName: string, qualifier?: string): void {
     const { FunctionName } = this.#registry.getFunctionConfiguration(functionName);
     this.#registry.deleteFunction(functionName, qualifier);
+    if (qualifier === undefined) this.#concurrency.setReservation(FunctionName, null);
     this.#contexts.retire(FunctionName, 'all');
   }
 
@@ -170,6 +198,39 @@ export class LambdaService {
     return this.#registry.listAliases(functionName, input);
   }
 
+  /** Reserves `reserved` of the account's concurrency for the function alone (0 throttles it entirely). */
+  putFunctionConcurrency(functionName: string, reserved: number): FunctionConcurrency {
+    const { functionName: name } = this.#registry.reservedConcurrency(functionName);
+    this.#concurrency.checkReservation(name, reserved);
+    this.#registry.setReservedConcurrency(name, reserved);
+    this.#concurrency.setReservation(name, reserved);
+    return { ReservedConcurrentExecutions: reserved };
+  }
+
+  getFunctionConcurrency(functionName: string): FunctionConcurrency {
+    const { reserved } = this.#registry.reservedConcurrency(functionName);
+    return reserved === null ? {} : { ReservedConcurrentExecutions: reserved };
+  }
+
+  deleteFunctionConcurrency(functionName: string): void {
+    const { functionName: name } = this.#registry.reservedConcurrency(functionName);
+    this.#registry.setReservedConcurrency(name, null);
+    this.#concurrency.setReservation(name, null);
+  }
+
+  getAccountSettings(): AccountSettings {
+    return {
+      AccountLimit: {
+        TotalCodeSize: LIMITS.codeStorageMaxBytes,
+        CodeSizeUnzipped: LIMITS.unzippedCodeMaxBytes,
+        CodeSizeZipped: LIMITS.zippedCodeMaxBytes,
+        ConcurrentExecutions: this.#concurrency.accountLimit,
+        UnreservedConcurrentExecutions: this.#concurrency.unreserved,
+      },
+      AccountUsage: this.#registry.accountUsage(),
+    };
+  }
+
   accountUsage(): AccountUsage {
     return this.#registry.accountUsage();
   }
@@ -184,11 +245,18 @@ export class LambdaService {
     if (invocationType === 'Event') throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in lambdad yet.');
     const clientContext = input.clientContext === undefined ? undefined : decodeClientContext(input.clientContext);
 
-    // An alias runs its primary version for now; weighted choice belongs to routing.
-    const target = this.#registry.resolveForInvoke(input.functionName, input.qualifier);
+    const resolved = this.#registry.resolveForInvoke(input.functionName, input.qualifier);
     if (invocationType === 'DryRun') return { statusCode: 204, requestId: this.#ids.uuid(), payload: new Uint8Array(0), log: '' };
+    const target = this.#routing.route(resolved);
 
-    const result = await this.#invoker.invoke({ target, payload: input.payload, ...(clientContext === undefined ? {} : { clientContext }) });
+    // Admitted or throttled before any execution context is touched; the lease goes back on every path.
+    const lease = this.#concurrency.acquire(target.configuration.FunctionName);
+    let result;
+    try {
+      result = await this.#invoker.invoke({ target, payload: input.payload, ...(clientContext === undefined ? {} : { clientContext }) });
+    } finally {
+      this.#concurrency.release(lease);
+    }
     return {
       statusCode: 200,
       requestId: result.requestId,

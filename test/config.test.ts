@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../dist/daemon/config.js';
 
 describe('loadConfig', () => {
-  it('defaults to 127.0.0.1:9001, ./.lambdad, us-east-1, account 000000000000, 10 minutes keep-warm', () => {
+  it('defaults to 127.0.0.1:9001, ./.lambdad, us-east-1, account 000000000000, 10 minutes keep-warm, 1000 concurrent, smooth routing', () => {
     expect(loadConfig()).toEqual({
       host: '127.0.0.1',
       port: 9001,
@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       spareWorkers: 2,
       logBytesPerFunction: 1_048_576,
       shutdownGraceMs: 30_000,
+      accountConcurrency: 1000,
+      aliasRouting: 'smooth',
       auth: 'sigv4',
       tlsCert: '',
       tlsKey: '',

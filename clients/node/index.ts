@@ -228,6 +228,10 @@ export class LambdadClient {
   updateAlias = (input: Operations['UpdateAlias']['input']) => this.call('UpdateAlias', input);
   deleteAlias = (input: Operations['DeleteAlias']['input']) => this.call('DeleteAlias', input);
   listAliases = (input: Operations['ListAliases']['input']) => this.call('ListAliases', input);
+  putFunctionConcurrency = (input: Operations['PutFunctionConcurrency']['input']) => this.call('PutFunctionConcurrency', input);
+  getFunctionConcurrency = (input: Operations['GetFunctionConcurrency']['input']) => this.call('GetFunctionConcurrency', input);
+  deleteFunctionConcurrency = (input: Operations['DeleteFunctionConcurrency']['input']) => this.call('DeleteFunctionConcurrency', input);
+  getAccountSettings = () => this.call('GetAccountSettings', {});
   getLogEvents = (input: Operations['GetLogEvents']['input']) => this.call('GetLogEvents', input);
 
   /** Invokes a function. A payload that is not bytes or a string is sent as its JSON. */

@@ -316,6 +316,25 @@ export class Registry {
     return this.#code.directory(codeSha256);
   }
 
+  /** A function's reserved concurrency (null: it draws from the unreserved pool), by name or ARN. */
+  reservedConcurrency(label: string): { functionName: string; reserved: number | null } {
+    const functionName = this.#functionName(label);
+    return { functionName, reserved: this.#store.reservedConcurrency(functionName) };
+  }
+
+  /** Keeps a function's reserved concurrency (null removes it); the concurrency rules are checked before. */
+  setReservedConcurrency(functionName: string, reserved: number | null): void {
+    this.#change(() => {
+      this.#requireFunction(functionName);
+      this.#store.setReservedConcurrency(functionName, reserved);
+    });
+  }
+
+  /** Every function with reserved concurrency, for the scheduler at start. */
+  reservations(): Map<string, number> {
+    return this.#store.reservations();
+  }
+
   /** The zip file of a CodeSha256 (GetFunction's download), or null if no version keeps it any more. */
   codeZipFile(codeSha256: string): string | null {
     return this.#code.zipFile(codeSha256);

@@ -7,14 +7,21 @@ import Database from 'better-sqlite3';
 import type { Runtime } from '../limits.js';
 import type { AliasRecord, Architecture, TracingMode, VersionRecord } from './records.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/** What brings a registry of version N (the key) to version N + 1. */
+const MIGRATIONS: Readonly<Record<number, string>> = Object.freeze({
+  1: 'ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER',
+});
 
 const SCHEMA = `
   CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT;
   CREATE TABLE functions (
     name TEXT PRIMARY KEY,
     -- The highest version number ever published: numbers are not reused after a version is deleted.
-    last_version_number INTEGER NOT NULL DEFAULT 0
+    last_version_number INTEGER NOT NULL DEFAULT 0,
+    -- PutFunctionConcurrency's ReservedConcurrentExecutions; NULL draws from the unreserved pool.
+    reserved_concurrency INTEGER
   ) STRICT;
   CREATE TABLE versions (
     function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
@@ -204,6 +211,20 @@ export class Store {
     return (this.#statements.totalCodeSize.get() as { n: number }).n;
   }
 
+  reservedConcurrency(name: string): number | null {
+    return (this.#statements.reservedConcurrency.get(name) as { n: number | null } | undefined)?.n ?? null;
+  }
+
+  setReservedConcurrency(name: string, reserved: number | null): void {
+    this.#statements.setReservedConcurrency.run(reserved, name);
+  }
+
+  /** Every function with reserved concurrency, and how much. */
+  reservations(): Map<string, number> {
+    const rows = this.#statements.reservations.all() as { name: string; n: number }[];
+    return new Map(rows.map((row) => [row.name, row.n]));
+  }
+
   codeInUse(): Set<string> {
     return new Set((this.#statements.codeInUse.all() as { sha: string }[]).map((row) => row.sha));
   }
@@ -216,7 +237,12 @@ export class Store {
         this.#db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
         return;
       }
-      const found = (this.#db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version;
+      let found = (this.#db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version;
+      while (found !== undefined && found < SCHEMA_VERSION && MIGRATIONS[found] !== undefined) {
+        this.#db.exec(MIGRATIONS[found]!);
+        found += 1;
+        this.#db.prepare('UPDATE schema_version SET version = ?').run(found);
+      }
       if (found !== SCHEMA_VERSION) {
         throw new SchemaVersionError(`registry schema version ${String(found)} is not ${SCHEMA_VERSION}: this lambdad cannot read it`);
       }
@@ -231,6 +257,9 @@ function prepareStatements(db: Database.Database) {
     insertFunction: db.prepare('INSERT INTO functions (name) VALUES (?)'),
     setLastVersionNumber: db.prepare('UPDATE functions SET last_version_number = ? WHERE name = ?'),
     deleteFunction: db.prepare('DELETE FROM functions WHERE name = ?'),
+    reservedConcurrency: db.prepare('SELECT reserved_concurrency AS n FROM functions WHERE name = ?'),
+    setReservedConcurrency: db.prepare('UPDATE functions SET reserved_concurrency = ? WHERE name = ?'),
+    reservations: db.prepare('SELECT name, reserved_concurrency AS n FROM functions WHERE reserved_concurrency IS NOT NULL'),
     version: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE function_name = ? AND version_number = ?`),
     newestPublished: db.prepare(
       `SELECT ${VERSION_COLUMNS} FROM versions WHERE function_name = ? AND version_number > 0 ORDER BY version_number DESC LIMIT 1`,

@@ -9,7 +9,9 @@ export interface HttpError {
 
 export function httpError(error: unknown): HttpError {
   const known = error instanceof LambdaError ? error : new LambdaError('ServiceException', 'lambdad failed to process the request.');
-  const { status, type, messageField } = known.row;
+  const { status, type, messageField, retryAfterSeconds } = known.row;
   const body = JSON.stringify({ ...(type === null ? {} : { Type: type }), [messageField]: known.message, ...known.details });
-  return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': known.code }, body };
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-errortype': known.code };
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+  return { status, headers, body };
 }

@@ -40,6 +40,13 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
     return {};
   },
   ListAliases: (service, { FunctionName, ...rest }) => service.listAliases(FunctionName, rest),
+  PutFunctionConcurrency: (service, input) => service.putFunctionConcurrency(input.FunctionName, input.ReservedConcurrentExecutions),
+  GetFunctionConcurrency: (service, input) => service.getFunctionConcurrency(input.FunctionName),
+  DeleteFunctionConcurrency: (service, input) => {
+    service.deleteFunctionConcurrency(input.FunctionName);
+    return {};
+  },
+  GetAccountSettings: (service) => service.getAccountSettings(),
   Invoke: async (service, input) => {
     const result = await service.invoke({
       functionName: input.FunctionName,

@@ -162,5 +162,9 @@ export const ROUTES: readonly RestRoute[] = Object.freeze([
   { method: 'GET', path: `${FUNCTION}/aliases/{Name}`, operation: 'GetAlias', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
   { method: 'PUT', path: `${FUNCTION}/aliases/{Name}`, operation: 'UpdateAlias', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
   { method: 'DELETE', path: `${FUNCTION}/aliases/{Name}`, operation: 'DeleteAlias', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: empty(204) },
+  { method: 'PUT', path: '/2017-10-31/functions/{FunctionName}/concurrency', operation: 'PutFunctionConcurrency', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
+  { method: 'GET', path: '/2019-09-30/functions/{FunctionName}/concurrency', operation: 'GetFunctionConcurrency', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
+  { method: 'DELETE', path: '/2017-10-31/functions/{FunctionName}/concurrency', operation: 'DeleteFunctionConcurrency', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: empty(204) },
+  { method: 'GET', path: '/2016-08-19/account-settings', operation: 'GetAccountSettings', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
   { method: 'POST', path: `${FUNCTION}/invocations`, operation: 'Invoke', maxBodyBytes: LIMITS.syncPayloadMaxBytes, input: invokeInput, reply: invokeReply },
 ]);

@@ -1,0 +1,96 @@
+/**
+ * Lock-free concurrency counters in a SharedArrayBuffer: an in-flight count and a limit per pool, updated
+ * with compare-and-swap, so any thread holding the buffer can acquire and release and no interleaving takes
+ * a pool past its limit. Pool -1 is the account's unreserved pool; pools 0… are reserved slots.
+ * Acquire and release allocate nothing: they hand numbers back and forth.
+ */
+
+export type ThrottleReason = 'ConcurrentInvocationLimitExceeded' | 'ReservedFunctionConcurrentInvocationLimitExceeded';
+
+/** The pool of functions without reserved concurrency. */
+export const UNRESERVED = -1;
+
+const THROTTLED_UNRESERVED = -1;
+const THROTTLED_RESERVED = -2;
+const DEFAULT_MAX_RESERVED_FUNCTIONS = 4096;
+
+/** Why an acquire that returned `code` (negative) was refused. */
+export function throttleReason(code: number): ThrottleReason {
+  return code === THROTTLED_RESERVED ? 'ReservedFunctionConcurrentInvocationLimitExceeded' : 'ConcurrentInvocationLimitExceeded';
+}
+
+export class ConcurrencyCounters {
+  /** [in-flight, limit] pairs: the unreserved pool at 0/1, slot s at 2 + 2s / 3 + 2s. */
+  readonly #cells: Int32Array;
+  readonly #slots: number;
+
+  /** `buffer` attaches to the counters another thread made (its `buffer`). */
+  constructor(options: { maxReservedFunctions?: number; buffer?: SharedArrayBuffer } = {}) {
+    if (options.buffer !== undefined) {
+      this.#cells = new Int32Array(options.buffer);
+      this.#slots = this.#cells.length / 2 - 1;
+      if (!Number.isSafeInteger(this.#slots) || this.#slots < 0) throw new RangeError('buffer is not a ConcurrencyCounters buffer');
+      return;
+    }
+    const slots = options.maxReservedFunctions ?? DEFAULT_MAX_RESERVED_FUNCTIONS;
+    if (!Number.isSafeInteger(slots) || slots < 0) throw new RangeError(`maxReservedFunctions must be a non-negative integer, got ${slots}`);
+    this.#slots = slots;
+    this.#cells = new Int32Array(new SharedArrayBuffer((slots + 1) * 2 * Int32Array.BYTES_PER_ELEMENT));
+  }
+
+  get buffer(): SharedArrayBuffer {
+    return this.#cells.buffer as SharedArrayBuffer;
+  }
+
+  setUnreservedLimit(limit: number): void {
+    Atomics.store(this.#cells, 1, checkedLimit(limit));
+  }
+
+  setSlotLimit(slot: number, limit: number): void {
+    Atomics.store(this.#cells, this.#index(slot) + 1, checkedLimit(limit));
+  }
+
+  /**
+   * Takes one unit of `pool` (UNRESERVED or a slot). Returns the lease — the counter to give to `release` — or
+   * a negative code when the pool is at its limit (see `throttleReason`).
+   */
+  acquire(pool: number): number {
+    const index = this.#index(pool);
+    const cells = this.#cells;
+    for (;;) {
+      const current = Atomics.load(cells, index);
+      if (current >= Atomics.load(cells, index + 1)) return pool === UNRESERVED ? THROTTLED_UNRESERVED : THROTTLED_RESERVED;
+      if (Atomics.compareExchange(cells, index, current, current + 1) === current) return index;
+    }
+  }
+
+  /** Gives back a lease from `acquire`, to the pool it came from even if that pool's limit changed since. */
+  release(lease: number): void {
+    const cells = this.#cells;
+    if (!Number.isSafeInteger(lease) || lease < 0 || lease >= cells.length || lease % 2 !== 0) throw new RangeError(`${lease} is not a lease`);
+    for (;;) {
+      const current = Atomics.load(cells, lease);
+      if (current <= 0) throw new RangeError('released more leases than were acquired');
+      if (Atomics.compareExchange(cells, lease, current, current - 1) === current) return;
+    }
+  }
+
+  inFlight(pool: number): number {
+    return Atomics.load(this.#cells, this.#index(pool));
+  }
+
+  limit(pool: number): number {
+    return Atomics.load(this.#cells, this.#index(pool) + 1);
+  }
+
+  #index(pool: number): number {
+    if (pool === UNRESERVED) return 0;
+    if (!Number.isSafeInteger(pool) || pool < 0 || pool >= this.#slots) throw new RangeError(`no reserved slot ${pool} (there are ${this.#slots})`);
+    return 2 + pool * 2;
+  }
+}
+
+function checkedLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0 || limit > 0x7fff_ffff) throw new RangeError(`a concurrency limit must be an integer from 0 to 2^31-1, got ${limit}`);
+  return limit;
+}
