@@ -4,7 +4,6 @@
  * in its own process like the daemon). Latency: sequential calls, p50/p99. Throughput: 64 in flight.
  * Fixed parameters, 5 rounds, medians of the rounds; results in bench/results/, summary in bench/RESULTS.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { LambdadClient } from '../clients/node/index.js';
+import { latency, startProcess, throughput, type Call } from './load.js';
 import { writeReport } from './report.js';
 import { summarize } from './stats.js';
 
@@ -24,54 +24,6 @@ const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
 const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 const EVENT = new TextEncoder().encode(JSON.stringify({ key: 'value', n: 1 }));
-
-type Call = () => Promise<unknown>;
-
-async function latency(call: Call): Promise<number[]> {
-  for (let i = 0; i < WARM_UP_CALLS; i++) await call();
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_CALLS; i++) {
-    const started = performance.now();
-    await call();
-    samples.push(performance.now() - started);
-  }
-  return samples;
-}
-
-/**
- * Calls per second with IN_FLIGHT calls outstanding at all times, after a first pass that is not timed: on
- * lambdad each concurrent invocation has an execution context of its own, and starting them is a cold start.
- */
-async function throughput(call: Call): Promise<number> {
-  await inFlight(call, IN_FLIGHT * 10);
-  const startedAt = performance.now();
-  await inFlight(call, THROUGHPUT_CALLS);
-  return Math.round(THROUGHPUT_CALLS / ((performance.now() - startedAt) / 1000));
-}
-
-async function inFlight(call: Call, calls: number): Promise<void> {
-  let started = 0;
-  const lane = async (): Promise<void> => {
-    while (started < calls) {
-      started += 1;
-      await call();
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-}
-
-function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match) resolve({ child, match });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${output}`)));
-  });
-}
 
 async function floorClient(port: number): Promise<{ call: Call; close: () => void }> {
   const packr = new Packr({ useRecords: false });
@@ -121,8 +73,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const measured: Record<string, { p50: number; p99: number; rps: number }> = {};
       for (const [name, call] of Object.entries(calls)) {
-        const { p50, p99 } = summarize(await latency(call));
-        measured[name] = { p50: p50 * 1000, p99: p99 * 1000, rps: await throughput(call) };
+        const { p50, p99 } = summarize(await latency(call, WARM_UP_CALLS, LATENCY_CALLS));
+        measured[name] = { p50: p50 * 1000, p99: p99 * 1000, rps: await throughput(call, IN_FLIGHT, THROUGHPUT_CALLS) };
         record(`${name}P50us`, measured[name]!.p50);
         record(`${name}P99us`, measured[name]!.p99);
         record(`${name}Rps`, measured[name]!.rps);

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench` (HTTP part): Invoke through the AWS REST API (`POST /2015-03-31/functions/noop/invocations`)
+ * with undici over keep-alive connections, against the floor measured in the same run: a plain Node.js http
+ * server calling the same handler in-process (bench/http-floor-server.ts), and a second reference from the
+ * same server, `thread`: the event through a Piscina no-op worker, the cost of any thread hand-off. Each
+ * runs as its own process.
+ * Latency: sequential calls, p50/p99. Throughput: 32 in flight. The daemon runs with `--auth none`, as the
+ * floor checks no signature either. Fixed parameters, 5 rounds, medians of the rounds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { latency, startProcess, throughput, type Call } from './load.js';
+import { writeReport } from './report.js';
+import { summarize } from './stats.js';
+
+const ROUNDS = 5;
+const LATENCY_CALLS = 2_000;
+const WARM_UP_CALLS = 300;
+const THROUGHPUT_CALLS = 10_000;
+const IN_FLIGHT = 32;
+const ROLE = 'arn:aws:iam::000000000000:role/bench';
+const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
+const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+const EVENT = JSON.stringify({ key: 'value', n: 1 });
+
+/** One POST of the event on a pool of keep-alive connections; the body is read to the end. */
+function poster(pool: Pool, path: string): Call {
+  return async () => {
+    const { statusCode, body } = await pool.request({ method: 'POST', path, body: EVENT, headers: { 'content-type': 'application/json' } });
+    await body.text();
+    if (statusCode !== 200) throw new Error(`${path} answered ${statusCode}`);
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-http-'));
+  const floor = await startProcess([fileURLToPath(new URL('./http-floor-server.js', import.meta.url))], /^(\d+)\n/);
+  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--auth', 'none', '--data-dir', dataDir], /listening on (http:\/\/\S+)/);
+  const floorPool = new Pool(`http://127.0.0.1:${floor.match[1]}`, { connections: IN_FLIGHT, pipelining: 1 });
+  const daemonPool = new Pool(daemon.match[1]!, { connections: IN_FLIGHT, pipelining: 1 });
+  const created = await daemonPool.request({
+    method: 'POST',
+    path: '/2015-03-31/functions',
+    body: JSON.stringify({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } }),
+  });
+  if (created.statusCode !== 201) throw new Error(`CreateFunction answered ${created.statusCode}: ${await created.body.text()}`);
+  await created.body.text();
+  const calls: Record<string, Call> = {
+    floor: poster(floorPool, '/'),
+    thread: poster(floorPool, '/thread'),
+    lambdad: poster(daemonPool, '/2015-03-31/functions/noop/invocations'),
+  };
+
+  const rounds: Record<string, number[]> = {};
+  const record = (key: string, value: number): void => {
+    (rounds[key] ??= []).push(Math.round(value * 10) / 10);
+  };
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const measured: Record<string, { p50: number; p99: number; rps: number }> = {};
+      for (const [name, call] of Object.entries(calls)) {
+        const { p50, p99 } = summarize(await latency(call, WARM_UP_CALLS, LATENCY_CALLS));
+        measured[name] = { p50: p50 * 1000, p99: p99 * 1000, rps: await throughput(call, IN_FLIGHT, THROUGHPUT_CALLS) };
+        record(`${name}P50us`, measured[name]!.p50);
+        record(`${name}P99us`, measured[name]!.p99);
+        record(`${name}Rps`, measured[name]!.rps);
+      }
+      record('p50Ratio', measured.lambdad!.p50 / measured.floor!.p50);
+      record('rpsRatio', measured.lambdad!.rps / measured.floor!.rps);
+      record('threadP50Ratio', measured.thread!.p50 / measured.floor!.p50);
+      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${Object.entries(measured).map(([name, m]) => `${name} p50 ${m.p50.toFixed(0)} µs ${m.rps}/s`).join(', ')}\n`);
+    }
+  } finally {
+    await floorPool.close();
+    await daemonPool.close();
+    floor.child.kill('SIGTERM');
+    daemon.child.kill('SIGTERM');
+    await new Promise((resolve) => daemon.child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  writeReport('http', { ROUNDS, LATENCY_CALLS, WARM_UP_CALLS, THROUGHPUT_CALLS, IN_FLIGHT }, rounds);
+}
+
+await main();
