@@ -100,6 +100,7 @@ export class Daemon {
     // Spare contexts for the memory sizes in use start in the background: serving does not wait for them.
     const memorySizes = [LIMITS.memoryDefaultMb, ...daemon.#memorySizesInUse()];
     void contexts.prepare(memorySizes).catch((error: Error) => log('spares-failed', { error: error.message }));
+    service.restoreProvisionedConcurrency();
     log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount });
     return daemon;
   }

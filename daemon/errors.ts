@@ -21,6 +21,7 @@ export const ERRORS = Object.freeze({
   SerializationException: { status: 400, type: null, messageField: 'message' },
   UnknownOperationException: { status: 400, type: null, messageField: 'message' },
   ResourceNotFoundException: { status: 404, type: 'User', messageField: 'Message' },
+  ProvisionedConcurrencyConfigNotFoundException: { status: 404, type: 'User', messageField: 'message' },
   ResourceConflictException: { status: 409, type: 'User', messageField: 'message' },
   PreconditionFailedException: { status: 412, type: 'User', messageField: 'message' },
   RequestEntityTooLargeException: { status: 413, type: 'User', messageField: 'message' },

@@ -18,6 +18,8 @@ export const LIMITS = Object.freeze({
 
   /** Loading a function's code has this long, apart from its timeout. */
   initMaxMs: 10_000,
+  /** A provisioned context's init has max(this, the function's timeout). */
+  provisionedInitMinMs: 130_000,
 
   memoryMinMb: 128,
   memoryMaxMb: 10_240,
@@ -54,6 +56,7 @@ export const LIMITS = Object.freeze({
   listFunctionsPageSize: 50,
   /** ListVersionsByFunction also answers at most 50 per page, whatever MaxItems says. */
   listVersionsPageSize: 50,
+  listProvisionedConcurrencyPageSize: 50,
 });
 
 /** Node.js runtimes lambdad runs on its own Node.js, in worker threads. */

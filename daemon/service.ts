@@ -8,6 +8,7 @@ import type { ExecutionContexts } from './contexts/index.js';
 import type { AliasRouting } from './routing/index.js';
 import type { Ids } from './clock.js';
 import { invalidParameter, LambdaError, validationError } from './errors.js';
+import { formatLastModified, type InvokeTarget, type ProvisionedRecord } from './registry/index.js';
 import type { Invoker } from './invoke/index.js';
 import { LIMITS } from './limits.js';
 import type { LogQuery, LogStore, StoredLogEvent } from './observability/log-store.js';
@@ -92,6 +93,19 @@ export interface FunctionConcurrency {
   readonly ReservedConcurrentExecutions?: number;
 }
 
+export interface ProvisionedConcurrencyConfig {
+  readonly RequestedProvisionedConcurrentExecutions: number;
+  readonly AvailableProvisionedConcurrentExecutions: number;
+  readonly AllocatedProvisionedConcurrentExecutions: number;
+  readonly Status: 'IN_PROGRESS' | 'READY' | 'FAILED';
+  readonly StatusReason?: string;
+  readonly LastModified: string;
+}
+
+export interface ProvisionedConcurrencyConfigListItem extends ProvisionedConcurrencyConfig {
+  readonly FunctionArn: string;
+}
+
 export interface AccountSettings {
   readonly AccountLimit: {
     readonly TotalCodeSize: number;
@@ -153,7 +167,11 @@ export class LambdaService {
 
   deleteFunction(functionName: string, qualifier?: string): void {
     const { FunctionName } = this.#registry.getFunctionConfiguration(functionName);
+    const provisioned = this.#registry.allProvisionedConcurrency().filter(({ record }) => record.functionName === FunctionName);
     this.#registry.deleteFunction(functionName, qualifier);
+    for (const { record } of provisioned) {
+      if (qualifier === undefined || record.qualifier === qualifier) this.#contexts.unprovision(provisioningId(record));
+    }
     if (qualifier === undefined) this.#concurrency.setReservation(FunctionName, null);
     this.#contexts.retire(FunctionName, 'all');
   }
@@ -187,11 +205,19 @@ export class LambdaService {
   }
 
   updateAlias(functionName: string, name: string, input: UpdateAliasInput): AliasConfiguration {
-    return this.#registry.updateAlias(functionName, name, input);
+    const updated = this.#registry.updateAlias(functionName, name, input);
+    // Provisioned contexts follow the alias to its new version.
+    const provisioned = this.#registry.allProvisionedConcurrency().find(({ target }) => target.invokedFunctionArn === updated.AliasArn);
+    if (provisioned !== undefined && provisioned.target.executedVersion !== this.#contexts.provisionedVersion(provisioningId(provisioned.record))) {
+      this.#provision(provisioned.record, provisioned.target);
+    }
+    return updated;
   }
 
   deleteAlias(functionName: string, name: string): void {
+    const { functionName: fn } = this.#registry.reservedConcurrency(functionName);
     this.#registry.deleteAlias(functionName, name);
+    this.#contexts.unprovision(provisioningId({ functionName: fn, qualifier: name }));
   }
 
   listAliases(functionName: string, input: ListAliasesInput = {}): { Aliases: AliasConfiguration[]; NextMarker?: string } {
@@ -216,6 +242,70 @@ export class LambdaService {
     const { functionName: name } = this.#registry.reservedConcurrency(functionName);
     this.#registry.setReservedConcurrency(name, null);
     this.#concurrency.setReservation(name, null);
+  }
+
+  /**
+   * Keeps `requested` execution contexts of an alias or published version initialised ahead. Answers at once
+   * (Status IN_PROGRESS); the contexts start in the background and the status turns READY (or FAILED).
+   */
+  putProvisionedConcurrencyConfig(functionName: string, qualifier: string, requested: number): ProvisionedConcurrencyConfig {
+    if (!Number.isSafeInteger(requested) || requested < 1) {
+      throw validationError(requested, 'provisionedConcurrentExecutions', 'Member must have value greater than or equal to 1');
+    }
+    const { functionName: name, reserved } = this.#registry.reservedConcurrency(functionName);
+    const others = this.#registry.allProvisionedConcurrency().filter(({ record }) => !(record.functionName === name && record.qualifier === qualifier));
+    const ofFunction = others.filter(({ record }) => record.functionName === name).reduce((sum, { record }) => sum + record.requested, 0);
+    if (reserved !== null && ofFunction + requested > reserved) {
+      throw invalidParameter('Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function');
+    }
+    if (reserved === null) {
+      const unreservedProvisioned = others.filter(({ record }) => this.#concurrency.reservation(record.functionName) === null).reduce((sum, { record }) => sum + record.requested, 0);
+      const available = this.#concurrency.unreserved - LIMITS.unreservedConcurrencyMin - unreservedProvisioned;
+      if (requested > available) throw invalidParameter(`Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [${Math.max(0, available)}].`);
+    }
+    const { record, target } = this.#registry.putProvisionedConcurrency(name, qualifier, requested);
+    this.#provision(record, target);
+    return this.#provisionedView(record);
+  }
+
+  getProvisionedConcurrencyConfig(functionName: string, qualifier: string): ProvisionedConcurrencyConfig {
+    return this.#provisionedView(this.#registry.provisionedConcurrency(functionName, qualifier));
+  }
+
+  deleteProvisionedConcurrencyConfig(functionName: string, qualifier: string): void {
+    const record = this.#registry.deleteProvisionedConcurrency(functionName, qualifier);
+    this.#contexts.unprovision(provisioningId(record));
+  }
+
+  listProvisionedConcurrencyConfigs(functionName: string, page: Page = {}): { ProvisionedConcurrencyConfigs: ProvisionedConcurrencyConfigListItem[]; NextMarker?: string } {
+    const { items, NextMarker } = this.#registry.listProvisionedConcurrency(functionName, page);
+    const ProvisionedConcurrencyConfigs = items.map((record) => ({ FunctionArn: this.#registry.resolveForInvoke(record.functionName, record.qualifier).invokedFunctionArn, ...this.#provisionedView(record) }));
+    return NextMarker === undefined ? { ProvisionedConcurrencyConfigs } : { ProvisionedConcurrencyConfigs, NextMarker };
+  }
+
+  /** Starts the provisioned contexts of every stored config (at daemon start). */
+  restoreProvisionedConcurrency(): void {
+    for (const { record, target } of this.#registry.allProvisionedConcurrency()) this.#provision(record, target);
+  }
+
+  #provision(record: ProvisionedRecord, target: InvokeTarget): void {
+    const logGroup = target.configuration.LoggingConfig.LogGroup;
+    // Failures show in the config's Status; nothing waits on this promise.
+    void this.#contexts.provision(provisioningId(record), target, record.requested, (stream, records) => this.#logs.append(logGroup, stream, records)).catch(() => undefined);
+  }
+
+  #provisionedView(record: ProvisionedRecord): ProvisionedConcurrencyConfig {
+    const status = this.#contexts.provisionedStatus(provisioningId(record)) ?? { allocated: 0, failure: null };
+    const allocated = Math.min(status.allocated, record.requested);
+    const state = status.failure !== null ? 'FAILED' : allocated >= record.requested ? 'READY' : 'IN_PROGRESS';
+    return {
+      RequestedProvisionedConcurrentExecutions: record.requested,
+      AvailableProvisionedConcurrentExecutions: allocated,
+      AllocatedProvisionedConcurrentExecutions: allocated,
+      Status: state,
+      ...(status.failure === null ? {} : { StatusReason: status.failure }),
+      LastModified: formatLastModified(record.lastModified),
+    };
   }
 
   getAccountSettings(): AccountSettings {
@@ -280,4 +370,9 @@ export class LambdaService {
   getLogEvents(query: LogQuery): StoredLogEvent[] {
     return this.#logs.query(query);
   }
+}
+
+/** The execution contexts' name for one provisioned-concurrency config. */
+function provisioningId(record: Pick<ProvisionedRecord, 'functionName' | 'qualifier'>): string {
+  return `${record.functionName}:${record.qualifier}`;
 }

@@ -63,10 +63,10 @@ function call(operation: Operation): OperationSpec['run'] {
   return (client, input) => client.call(operation, input as never);
 }
 
-type ListOperation = 'ListFunctions' | 'ListVersionsByFunction' | 'ListAliases';
+type ListOperation = 'ListFunctions' | 'ListVersionsByFunction' | 'ListAliases' | 'ListProvisionedConcurrencyConfigs';
 
 /** A List operation, read page after page as the AWS CLI does, up to --max-items. */
-function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Aliases'): OperationSpec['run'] {
+function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Aliases' | 'ProvisionedConcurrencyConfigs'): OperationSpec['run'] {
   return async (client, input) => {
     const limit = input.MaxItems as number | undefined;
     const items: unknown[] = [];
@@ -247,6 +247,38 @@ const TABLE: readonly OperationSpec[] = [
     summary: 'Removes the reservation: the function draws from the unreserved pool again.',
     flags: { 'function-name': FUNCTION_NAME },
     run: call('DeleteFunctionConcurrency'),
+  },
+  {
+    name: 'put-provisioned-concurrency-config',
+    operation: 'PutProvisionedConcurrencyConfig',
+    summary: 'Keeps execution contexts of an alias or published version initialised ahead (Status IN_PROGRESS, then READY).',
+    flags: {
+      'function-name': FUNCTION_NAME,
+      qualifier: { ...QUALIFIER, required: true },
+      'provisioned-concurrent-executions': { type: 'integer', required: true, help: 'contexts to keep ready' },
+    },
+    run: call('PutProvisionedConcurrencyConfig'),
+  },
+  {
+    name: 'get-provisioned-concurrency-config',
+    operation: 'GetProvisionedConcurrencyConfig',
+    summary: "Shows a provisioned-concurrency config and its status.",
+    flags: { 'function-name': FUNCTION_NAME, qualifier: { ...QUALIFIER, required: true } },
+    run: call('GetProvisionedConcurrencyConfig'),
+  },
+  {
+    name: 'delete-provisioned-concurrency-config',
+    operation: 'DeleteProvisionedConcurrencyConfig',
+    summary: 'Removes a provisioned-concurrency config; its contexts end.',
+    flags: { 'function-name': FUNCTION_NAME, qualifier: { ...QUALIFIER, required: true } },
+    run: call('DeleteProvisionedConcurrencyConfig'),
+  },
+  {
+    name: 'list-provisioned-concurrency-configs',
+    operation: 'ListProvisionedConcurrencyConfigs',
+    summary: "Lists a function's provisioned-concurrency configs.",
+    flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'max-items': MAX_ITEMS },
+    run: paginated('ListProvisionedConcurrencyConfigs', 'ProvisionedConcurrencyConfigs'),
   },
   {
     name: 'get-account-settings',

@@ -232,6 +232,10 @@ export class LambdadClient {
   getFunctionConcurrency = (input: Operations['GetFunctionConcurrency']['input']) => this.call('GetFunctionConcurrency', input);
   deleteFunctionConcurrency = (input: Operations['DeleteFunctionConcurrency']['input']) => this.call('DeleteFunctionConcurrency', input);
   getAccountSettings = () => this.call('GetAccountSettings', {});
+  putProvisionedConcurrencyConfig = (input: Operations['PutProvisionedConcurrencyConfig']['input']) => this.call('PutProvisionedConcurrencyConfig', input);
+  getProvisionedConcurrencyConfig = (input: Operations['GetProvisionedConcurrencyConfig']['input']) => this.call('GetProvisionedConcurrencyConfig', input);
+  deleteProvisionedConcurrencyConfig = (input: Operations['DeleteProvisionedConcurrencyConfig']['input']) => this.call('DeleteProvisionedConcurrencyConfig', input);
+  listProvisionedConcurrencyConfigs = (input: Operations['ListProvisionedConcurrencyConfigs']['input']) => this.call('ListProvisionedConcurrencyConfigs', input);
   getLogEvents = (input: Operations['GetLogEvents']['input']) => this.call('GetLogEvents', input);
 
   /** Invokes a function. A payload that is not bytes or a string is sent as its JSON. */

@@ -11,6 +11,8 @@ export interface EnvironmentInputs {
   readonly codeDirectory: string;
   readonly logStreamName: string;
   readonly tmpDirectory: string;
+  /** `provisioned-concurrency` for contexts initialised ahead; `on-demand` otherwise. */
+  readonly initializationType?: 'on-demand' | 'provisioned-concurrency';
 }
 
 const RUNTIME_DIRECTORY = dirname(fileURLToPath(WORKER_ENTRY));
@@ -37,7 +39,7 @@ export function functionEnvironment(inputs: EnvironmentInputs): Record<string, s
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(configuration.MemorySize),
     AWS_LAMBDA_LOG_GROUP_NAME: configuration.LoggingConfig.LogGroup,
     AWS_LAMBDA_LOG_STREAM_NAME: inputs.logStreamName,
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_INITIALIZATION_TYPE: inputs.initializationType ?? 'on-demand',
     LAMBDA_TASK_ROOT: codeDirectory,
     LAMBDA_RUNTIME_DIR: RUNTIME_DIRECTORY,
     TZ: ':UTC',

@@ -7,7 +7,7 @@ import { Piscina } from 'piscina';
 import { LIMITS } from '../limits.js';
 import { Journal } from './journal.js';
 import { removeTree } from './scratch.js';
-import type { ContextBinding, InvokeReply, InvokeTask, LogRecord, WorkerTask } from './messages.js';
+import type { ContextBinding, InitReply, InvokeReply, InvokeTask, LogRecord, WorkerTask } from './messages.js';
 
 export enum ContextState {
   Starting = 'starting',
@@ -108,6 +108,33 @@ export class ExecutionContext {
       this.#die();
       throw error;
     }
+  }
+
+  /**
+   * Binds the context to `versionKey` and runs the function's init now, within `limitMs` (provisioned
+   * concurrency). A context whose init fails or runs over is dead afterwards.
+   */
+  async initialize(versionKey: string, binding: ContextBinding, limitMs: number): Promise<{ reply: InitReply; initLogs: readonly LogRecord[]; initDurationMs?: number }> {
+    if (this.#versionKey !== null) throw new Error(`context of ${this.#versionKey} cannot be initialised again`);
+    this.#transition(ContextState.Busy);
+    this.#versionKey = versionKey;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), limitMs);
+    let reply: InitReply;
+    try {
+      reply = (await this.#pool.run({ kind: 'init', binding } satisfies WorkerTask, { signal: abort.signal })) as InitReply;
+    } catch (error) {
+      reply = abort.signal.aborted
+        ? { ok: false, errorType: 'Runtime.InitTimeout', errorMessage: `Init did not finish within ${limitMs} ms` }
+        : { ok: false, errorType: 'Runtime.InitError', errorMessage: (error as Error).message };
+    } finally {
+      clearTimeout(timer);
+    }
+    if (reply.ok) this.#transition(ContextState.Frozen);
+    else this.#die();
+    // No invocation started: everything the thread wrote belongs to the init.
+    const { initLogs, logs, initDurationMs } = this.#journal.drain();
+    return { reply, initLogs: [...initLogs, ...logs], ...(initDurationMs === undefined ? {} : { initDurationMs }) };
   }
 
   /** Runs one invocation; the first binds the context to `versionKey` and must bring the binding. */

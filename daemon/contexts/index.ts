@@ -1,15 +1,17 @@
 /**
- * Execution contexts: where an invocation runs. Warm contexts are kept per function version and reused most
- * recently used first; a cold start takes a spare context (thread already started, runtime loaded) of the
- * right memory size, or starts one; idle contexts are reaped after the keep-warm period.
+ * Execution contexts: where an invocation runs. Provisioned contexts (initialised ahead, never reaped) are
+ * used first; then warm contexts, kept per function version and reused most recently used first; a cold start
+ * takes a spare context (thread already started, runtime loaded) of the right memory size, or starts one;
+ * idle on-demand contexts are reaped after the keep-warm period.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Ids } from '../clock.js';
+import { LIMITS } from '../limits.js';
 import type { InvokeTarget } from '../registry/index.js';
 import { functionEnvironment, logStreamName } from './environment.js';
 import { ContextState, ExecutionContext, type RunReport } from './execution-context.js';
-import type { ContextBinding } from './messages.js';
+import type { ContextBinding, LogRecord } from './messages.js';
 import { resetDirectory } from './scratch.js';
 
 export type { LogRecord } from './messages.js';
@@ -47,7 +49,33 @@ interface WarmContext {
   /** The retirement count when the context was bound: a later retire() of its version ends it. */
   readonly boundAt: number;
   reaper: NodeJS.Timeout | null;
+  /** Set for a provisioned context: it goes back to its provisioning, never to the reaper. */
+  readonly provisioning?: Provisioning;
 }
+
+/** What a provisioned-concurrency config keeps ready, and how far it got. */
+export interface ProvisionedStatus {
+  /** Contexts initialised and alive. */
+  readonly allocated: number;
+  /** Why the last init failed, if one did. */
+  readonly failure: string | null;
+}
+
+interface Provisioning {
+  readonly id: string;
+  readonly versionKey: string;
+  readonly target: InvokeTarget;
+  readonly count: number;
+  readonly onInitLogs: InitLogsListener;
+  /** Its contexts that are alive, idle or busy. */
+  readonly contexts: Set<ExecutionContext>;
+  failure: string | null;
+  /** Settles once `count` contexts are ready or an init failed. */
+  filling: Promise<void> | null;
+}
+
+/** Receives what a provisioned context's init logged, for its log stream. */
+export type InitLogsListener = (logStreamName: string, records: readonly LogRecord[]) => void;
 
 export class ExecutionContexts {
   readonly #options: ContextsOptions;
@@ -61,6 +89,9 @@ export class ExecutionContexts {
   readonly #refilling = new Set<number>();
   /** Every context not yet dead, whatever it is doing: what close() must end. */
   readonly #live = new Set<ExecutionContext>();
+  /** Provisioned-concurrency configs by their id, and their idle contexts by function version. */
+  readonly #provisionings = new Map<string, Provisioning>();
+  readonly #provisionedIdle = new Map<string, WarmContext[]>();
   #closed = false;
 
   constructor(options: ContextsOptions) {
@@ -77,10 +108,10 @@ export class ExecutionContexts {
   async run(target: InvokeTarget, request: InvocationRequest): Promise<ContextRun> {
     if (this.#closed) throw new Error('execution contexts are closed');
     const { configuration } = target;
-    const versionKey = `${configuration.FunctionName}:${target.executedVersion}@${configuration.RevisionId}`;
+    const versionKey = versionKeyOf(target);
     const timeoutMs = configuration.Timeout * 1000;
 
-    const warm = this.#takeWarm(versionKey);
+    const warm = this.#provisionedIdle.get(versionKey)?.pop() ?? this.#takeWarm(versionKey);
     let context: ExecutionContext;
     let streamName: string;
     let threadStartMs = 0;
@@ -100,19 +131,7 @@ export class ExecutionContexts {
         threadStartMs = performance.now() - started;
       }
       streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
-      binding = {
-        codeDirectory: target.codeDirectory,
-        handler: configuration.Handler,
-        memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
-        environment: functionEnvironment({
-          configuration,
-          executedVersion: target.executedVersion,
-          region: this.#options.region,
-          codeDirectory: target.codeDirectory,
-          logStreamName: streamName,
-          tmpDirectory: context.tmpDirectory,
-        }),
-      };
+      binding = this.#binding(target, streamName, context, 'on-demand');
     }
 
     try {
@@ -130,14 +149,52 @@ export class ExecutionContexts {
       );
       return { report, threadStartMs, logStreamName: streamName };
     } finally {
-      const retired = this.#retired.get(configuration.FunctionName);
-      const stale = retired !== undefined && (boundAt < retired.all || (target.executedVersion === '$LATEST' && boundAt < retired.latest));
-      if (context.state === ContextState.Frozen && !stale) this.#keepWarm(versionKey, context, streamName, boundAt);
-      else if (context.state === ContextState.Frozen) void context.destroy();
+      if (warm?.provisioning !== undefined) {
+        this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, reaper: null, provisioning: warm.provisioning });
+      } else {
+        const retired = this.#retired.get(configuration.FunctionName);
+        const stale = retired !== undefined && (boundAt < retired.all || (target.executedVersion === '$LATEST' && boundAt < retired.latest));
+        if (context.state === ContextState.Frozen && !stale) this.#keepWarm(versionKey, context, streamName, boundAt);
+        else if (context.state === ContextState.Frozen) void context.destroy();
+      }
       // Replace the spare (or, for a memory size that had none, start some) only now: starting a thread
       // would compete with this cold start.
       if (binding !== null) this.#scheduleRefill(configuration.MemorySize);
     }
+  }
+
+  /**
+   * Keeps `count` contexts of `target`'s version initialised ahead under `id` (AWS_LAMBDA_INITIALIZATION_TYPE
+   * `provisioned-concurrency`): used before any other context, never reaped, replaced when one dies. Resolves
+   * once all are ready or one failed to initialise.
+   */
+  provision(id: string, target: InvokeTarget, count: number, onInitLogs: InitLogsListener): Promise<ProvisionedStatus> {
+    this.unprovision(id);
+    const provisioning: Provisioning = { id, versionKey: versionKeyOf(target), target, count, onInitLogs, contexts: new Set(), failure: null, filling: null };
+    this.#provisionings.set(id, provisioning);
+    return this.#fill(provisioning).then(() => this.provisionedStatus(id)!);
+  }
+
+  /** Ends a provisioning: its idle contexts now; busy ones after their invocation. */
+  unprovision(id: string): void {
+    const provisioning = this.#provisionings.get(id);
+    if (provisioning === undefined) return;
+    this.#provisionings.delete(id);
+    const idle = this.#provisionedIdle.get(provisioning.versionKey) ?? [];
+    const kept = idle.filter((warm) => warm.provisioning !== provisioning);
+    for (const warm of idle) if (warm.provisioning === provisioning) void warm.context.destroy();
+    if (kept.length === 0) this.#provisionedIdle.delete(provisioning.versionKey);
+    else this.#provisionedIdle.set(provisioning.versionKey, kept);
+  }
+
+  /** The version a provisioning keeps contexts of. */
+  provisionedVersion(id: string): string | undefined {
+    return this.#provisionings.get(id)?.target.executedVersion;
+  }
+
+  provisionedStatus(id: string): ProvisionedStatus | undefined {
+    const provisioning = this.#provisionings.get(id);
+    return provisioning === undefined ? undefined : { allocated: provisioning.contexts.size, failure: provisioning.failure };
   }
 
   /**
@@ -162,7 +219,83 @@ export class ExecutionContexts {
     for (const list of this.#warm.values()) for (const warm of list) if (warm.reaper !== null) clearTimeout(warm.reaper);
     this.#warm.clear();
     this.#spares.clear();
+    this.#provisionings.clear();
+    this.#provisionedIdle.clear();
     await Promise.all([...this.#live].map((context) => context.destroy()));
+  }
+
+  #binding(target: InvokeTarget, streamName: string, context: ExecutionContext, initializationType: 'on-demand' | 'provisioned-concurrency'): ContextBinding {
+    const { configuration } = target;
+    return {
+      codeDirectory: target.codeDirectory,
+      handler: configuration.Handler,
+      memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
+      environment: functionEnvironment({
+        configuration,
+        executedVersion: target.executedVersion,
+        region: this.#options.region,
+        codeDirectory: target.codeDirectory,
+        logStreamName: streamName,
+        tmpDirectory: context.tmpDirectory,
+        initializationType,
+      }),
+    };
+  }
+
+  /** Starts and initialises contexts until the provisioning has its count; one failed init stops it. */
+  #fill(provisioning: Provisioning): Promise<void> {
+    provisioning.filling ??= (async () => {
+      while (this.#isCurrent(provisioning) && provisioning.contexts.size < provisioning.count && !this.#closed) {
+        const missing = provisioning.count - provisioning.contexts.size;
+        const started = await Promise.allSettled(Array.from({ length: missing }, () => this.#initialiseProvisioned(provisioning)));
+        const failed = started.find((outcome) => outcome.status === 'rejected');
+        if (failed !== undefined) {
+          provisioning.failure = (failed.reason as Error).message;
+          break;
+        }
+      }
+    })().finally(() => {
+      provisioning.filling = null;
+    });
+    return provisioning.filling;
+  }
+
+  async #initialiseProvisioned(provisioning: Provisioning): Promise<void> {
+    const { target } = provisioning;
+    const { configuration } = target;
+    const context = this.#spares.get(configuration.MemorySize)?.shift() ?? (await this.#startContext(configuration.MemorySize));
+    this.#scheduleRefill(configuration.MemorySize);
+    const streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
+    const binding = this.#binding(target, streamName, context, 'provisioned-concurrency');
+    const limitMs = Math.max(LIMITS.provisionedInitMinMs, configuration.Timeout * 1000);
+    const { reply, initLogs } = await context.initialize(provisioning.versionKey, binding, limitMs);
+    if (initLogs.length > 0) provisioning.onInitLogs(streamName, initLogs);
+    if (!reply.ok) throw new Error(`${reply.errorType}: ${reply.errorMessage}`);
+    if (!this.#isCurrent(provisioning) || this.#closed) {
+      // Unprovisioned (or closing) while it initialised.
+      void context.destroy();
+      return;
+    }
+    provisioning.contexts.add(context);
+    this.#returnProvisioned(provisioning, { context, logStreamName: streamName, boundAt: this.#retirements, reaper: null, provisioning });
+  }
+
+  /** A provisioned context after its invocation: idle again, or replaced if it died or is no longer wanted. */
+  #returnProvisioned(provisioning: Provisioning, warm: WarmContext): void {
+    const current = this.#isCurrent(provisioning);
+    if (warm.context.state === ContextState.Frozen && current && !this.#closed) {
+      let list = this.#provisionedIdle.get(provisioning.versionKey);
+      if (list === undefined) this.#provisionedIdle.set(provisioning.versionKey, (list = []));
+      list.push(warm);
+      return;
+    }
+    provisioning.contexts.delete(warm.context);
+    if (warm.context.state === ContextState.Frozen) void warm.context.destroy();
+    if (current && !this.#closed) void this.#fill(provisioning);
+  }
+
+  #isCurrent(provisioning: Provisioning): boolean {
+    return this.#provisionings.get(provisioning.id) === provisioning;
   }
 
   #takeWarm(versionKey: string): WarmContext | undefined {
@@ -240,10 +373,22 @@ export class ExecutionContexts {
   /** A context that died while idle (a spare or a warm one) must not be handed out. */
   #forget(dead: ExecutionContext): void {
     this.#live.delete(dead);
+    for (const provisioning of this.#provisionings.values()) {
+      if (!provisioning.contexts.delete(dead)) continue;
+      const idle = this.#provisionedIdle.get(provisioning.versionKey);
+      const index = idle?.findIndex((warm) => warm.context === dead) ?? -1;
+      if (index >= 0) idle!.splice(index, 1);
+      if (!this.#closed) void this.#fill(provisioning);
+    }
     for (const [memoryMb, list] of this.#spares) {
       const index = list.indexOf(dead);
       if (index >= 0) list.splice(index, 1);
       if (index >= 0) this.#scheduleRefill(memoryMb);
     }
   }
+}
+
+/** One function version's contexts: name, executed version, and the revision it was published with. */
+function versionKeyOf(target: InvokeTarget): string {
+  return `${target.configuration.FunctionName}:${target.executedVersion}@${target.configuration.RevisionId}`;
 }

@@ -28,7 +28,16 @@ export interface WarmUpTask {
   readonly kind: 'warm-up';
 }
 
-export type WorkerTask = InvokeTask | WarmUpTask;
+/** Binds the context and runs the function's init ahead of any invocation (provisioned concurrency). */
+export interface InitTask {
+  readonly kind: 'init';
+  readonly binding: ContextBinding;
+}
+
+/** How an init task ended: ready, or the error the function's init threw. */
+export type InitReply = { readonly ok: true } | { readonly ok: false; readonly errorType: string; readonly errorMessage: string };
+
+export type WorkerTask = InvokeTask | WarmUpTask | InitTask;
 
 export interface LogRecord {
   /** Epoch milliseconds. */

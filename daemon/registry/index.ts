@@ -22,7 +22,7 @@ import {
   type AliasRecord,
   type VersionRecord,
 } from './records.js';
-import { Store } from './store.js';
+import { Store, type ProvisionedRecord } from './store.js';
 import type {
   AccountUsage,
   AliasConfiguration,
@@ -51,6 +51,8 @@ import {
 } from './validation.js';
 
 export type * from './types.js';
+export type { ProvisionedRecord } from './store.js';
+export { formatLastModified } from './records.js';
 export { functionArn, parseFunctionLabel, type ArnScope, type FunctionRef } from './arn.js';
 
 export interface RegistryOptions {
@@ -166,7 +168,10 @@ export class Registry {
     if (users.length > 0) {
       throw conflict(`Unable to delete version because the following aliases reference it: [${users.join(', ')}]`);
     }
-    this.#change(() => this.#store.deleteVersion(ref.name, version.versionNumber));
+    this.#change(() => {
+      this.#store.deleteVersion(ref.name, version.versionNumber);
+      this.#store.deleteProvisioned(ref.name, ref.qualifier!);
+    });
   }
 
   updateFunctionCode(label: string, input: UpdateFunctionCodeInput): FunctionConfiguration {
@@ -276,7 +281,10 @@ export class Registry {
   deleteAlias(label: string, name: string): void {
     const functionName = this.#functionName(label);
     checkAliasName(name);
-    this.#change(() => this.#store.deleteAlias(functionName, name));
+    this.#change(() => {
+      this.#store.deleteAlias(functionName, name);
+      this.#store.deleteProvisioned(functionName, name);
+    });
   }
 
   listAliases(label: string, input: ListAliasesInput = {}): { Aliases: AliasConfiguration[]; NextMarker?: string } {
@@ -328,6 +336,46 @@ export class Registry {
       this.#requireFunction(functionName);
       this.#store.setReservedConcurrency(functionName, reserved);
     });
+  }
+
+  /**
+   * Keeps a provisioned-concurrency config for an alias or a published version (not $LATEST) that exists.
+   * Returns the stored record and the version it resolves to now.
+   */
+  putProvisionedConcurrency(label: string, qualifier: string, requested: number): { record: ProvisionedRecord; target: InvokeTarget } {
+    const functionName = this.#functionName(label);
+    if (qualifier === LATEST) throw invalidParameter('Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
+    const target = this.resolveForInvoke(functionName, qualifier);
+    const record: ProvisionedRecord = { functionName, qualifier, requested, lastModified: this.#clock.now() };
+    this.#change(() => this.#store.putProvisioned(record));
+    return { record, target };
+  }
+
+  /** The config of an alias or version; ProvisionedConcurrencyConfigNotFoundException when there is none. */
+  provisionedConcurrency(label: string, qualifier: string): ProvisionedRecord {
+    const functionName = this.#functionName(label);
+    const record = this.#store.provisioned(functionName, qualifier);
+    if (record === undefined) throw new LambdaError('ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function');
+    return record;
+  }
+
+  deleteProvisionedConcurrency(label: string, qualifier: string): ProvisionedRecord {
+    const record = this.provisionedConcurrency(label, qualifier);
+    this.#change(() => this.#store.deleteProvisioned(record.functionName, qualifier));
+    return record;
+  }
+
+  listProvisionedConcurrency(label: string, page: Page = {}): { items: ProvisionedRecord[]; NextMarker?: string } {
+    const functionName = this.#functionName(label);
+    const size = pageSize(page.MaxItems, LIMITS.listProvisionedConcurrencyPageSize);
+    const after = readMarker(page.Marker, '', isStringKey);
+    const rows = toPage(this.#store.provisionedList(functionName, after, size + 1), size, (row) => row.qualifier);
+    return rows.nextMarker === undefined ? { items: rows.items } : { items: rows.items, NextMarker: rows.nextMarker };
+  }
+
+  /** Every provisioned-concurrency config with the version it resolves to, for the contexts at start. */
+  allProvisionedConcurrency(): { record: ProvisionedRecord; target: InvokeTarget }[] {
+    return this.#store.provisionedList(null, '', 0).map((record) => ({ record, target: this.resolveForInvoke(record.functionName, record.qualifier) }));
   }
 
   /** Every function with reserved concurrency, for the scheduler at start. */

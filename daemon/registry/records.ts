@@ -75,7 +75,7 @@ export function fingerprint(version: FunctionSettings & { readonly codeSha256: s
 }
 
 /** `2018-12-06T07:03:10.353+0000`, the API's LastModified. */
-function formatLastModified(epochMs: number): string {
+export function formatLastModified(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('Z', '+0000');
 }
 

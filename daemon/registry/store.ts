@@ -7,11 +7,22 @@ import Database from 'better-sqlite3';
 import type { Runtime } from '../limits.js';
 import type { AliasRecord, Architecture, TracingMode, VersionRecord } from './records.js';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+
+const PROVISIONED_TABLE = `
+  CREATE TABLE provisioned_concurrency (
+    function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+    -- An alias name or a published version number, as the caller gave it.
+    qualifier TEXT NOT NULL,
+    requested INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  ) STRICT;`;
 
 /** What brings a registry of version N (the key) to version N + 1. */
 const MIGRATIONS: Readonly<Record<number, string>> = Object.freeze({
   1: 'ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER',
+  2: PROVISIONED_TABLE,
 });
 
 const SCHEMA = `
@@ -57,6 +68,7 @@ const SCHEMA = `
     FOREIGN KEY (function_name, version_number) REFERENCES versions (function_name, version_number),
     FOREIGN KEY (function_name, routing_version_number) REFERENCES versions (function_name, version_number)
   ) STRICT;
+  ${PROVISIONED_TABLE}
 `;
 
 const VERSION_COLUMNS = `
@@ -68,6 +80,16 @@ const VERSION_COLUMNS = `
 const ALIAS_COLUMNS = `
   function_name AS functionName, name, version_number AS versionNumber, description,
   routing_version_number AS routingVersionNumber, routing_weight AS routingWeight, revision_id AS revisionId`;
+
+const PROVISIONED_COLUMNS = 'function_name AS functionName, qualifier, requested, last_modified AS lastModified';
+
+/** A provisioned-concurrency config as stored: what was asked for, not how far it got. */
+export interface ProvisionedRecord {
+  readonly functionName: string;
+  readonly qualifier: string;
+  readonly requested: number;
+  readonly lastModified: number;
+}
 
 interface VersionRow extends Omit<VersionRecord, 'environment' | 'runtime' | 'tracingMode' | 'architecture'> {
   readonly environment: string | null;
@@ -225,6 +247,23 @@ export class Store {
     return new Map(rows.map((row) => [row.name, row.n]));
   }
 
+  provisioned(functionName: string, qualifier: string): ProvisionedRecord | undefined {
+    return this.#statements.provisioned.get(functionName, qualifier) as ProvisionedRecord | undefined;
+  }
+
+  putProvisioned(record: ProvisionedRecord): void {
+    this.#statements.putProvisioned.run(record.functionName, record.qualifier, record.requested, record.lastModified);
+  }
+
+  deleteProvisioned(functionName: string, qualifier: string): void {
+    this.#statements.deleteProvisioned.run(functionName, qualifier);
+  }
+
+  /** A function's configs after `afterQualifier`, or (no function) every config. */
+  provisionedList(functionName: string | null, afterQualifier: string, limit: number): ProvisionedRecord[] {
+    return (functionName === null ? this.#statements.allProvisioned.all() : this.#statements.provisionedList.all(functionName, afterQualifier, limit)) as ProvisionedRecord[];
+  }
+
   codeInUse(): Set<string> {
     return new Set((this.#statements.codeInUse.all() as { sha: string }[]).map((row) => row.sha));
   }
@@ -257,6 +296,11 @@ function prepareStatements(db: Database.Database) {
     insertFunction: db.prepare('INSERT INTO functions (name) VALUES (?)'),
     setLastVersionNumber: db.prepare('UPDATE functions SET last_version_number = ? WHERE name = ?'),
     deleteFunction: db.prepare('DELETE FROM functions WHERE name = ?'),
+    provisioned: db.prepare(`SELECT ${PROVISIONED_COLUMNS} FROM provisioned_concurrency WHERE function_name = ? AND qualifier = ?`),
+    putProvisioned: db.prepare('INSERT OR REPLACE INTO provisioned_concurrency (function_name, qualifier, requested, last_modified) VALUES (?, ?, ?, ?)'),
+    deleteProvisioned: db.prepare('DELETE FROM provisioned_concurrency WHERE function_name = ? AND qualifier = ?'),
+    provisionedList: db.prepare(`SELECT ${PROVISIONED_COLUMNS} FROM provisioned_concurrency WHERE function_name = ? AND qualifier > ? ORDER BY qualifier LIMIT ?`),
+    allProvisioned: db.prepare(`SELECT ${PROVISIONED_COLUMNS} FROM provisioned_concurrency ORDER BY function_name, qualifier`),
     reservedConcurrency: db.prepare('SELECT reserved_concurrency AS n FROM functions WHERE name = ?'),
     setReservedConcurrency: db.prepare('UPDATE functions SET reserved_concurrency = ? WHERE name = ?'),
     reservations: db.prepare('SELECT name, reserved_concurrency AS n FROM functions WHERE reserved_concurrency IS NOT NULL'),

@@ -47,6 +47,13 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
     return {};
   },
   GetAccountSettings: (service) => service.getAccountSettings(),
+  PutProvisionedConcurrencyConfig: (service, input) => service.putProvisionedConcurrencyConfig(input.FunctionName, input.Qualifier, input.ProvisionedConcurrentExecutions),
+  GetProvisionedConcurrencyConfig: (service, input) => service.getProvisionedConcurrencyConfig(input.FunctionName, input.Qualifier),
+  DeleteProvisionedConcurrencyConfig: (service, input) => {
+    service.deleteProvisionedConcurrencyConfig(input.FunctionName, input.Qualifier);
+    return {};
+  },
+  ListProvisionedConcurrencyConfigs: (service, { FunctionName, ...page }) => service.listProvisionedConcurrencyConfigs(FunctionName, page),
   Invoke: async (service, input) => {
     const result = await service.invoke({
       functionName: input.FunctionName,

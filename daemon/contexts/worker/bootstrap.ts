@@ -7,7 +7,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { workerData } from 'node:worker_threads';
 import { Journal } from '../journal.js';
-import type { ContextBinding, InvokeOutcome, InvokeReply, InvokeTask, WorkerTask } from '../messages.js';
+import type { ContextBinding, InitReply, InvokeOutcome, InvokeReply, InvokeTask, WorkerTask } from '../messages.js';
 import { runHandler, type ClientContext, type Completion } from './completion.js';
 import { captureBaseline, thaw } from './event-loop.js';
 import { loadHandler, type Handler } from './handler-loader.js';
@@ -193,7 +193,20 @@ process.on('unhandledRejection', (reason) => {
   interrupt?.(runtimeError('Runtime.UnhandledPromiseRejection', message));
 });
 
-export default async function run(task: WorkerTask): Promise<InvokeReply | null> {
+/** Provisioned concurrency: the function's init runs now, so its invocations are warm from the first. */
+async function initialize(binding: ContextBinding): Promise<InitReply> {
+  try {
+    runtime = await bind(binding);
+    return { ok: true };
+  } catch (error) {
+    if (!(error instanceof InitFailure)) throw error;
+    const failure = error.failure;
+    return { ok: false, errorType: failure instanceof Error ? failure.name : typeof failure, errorMessage: failure instanceof Error ? failure.message : String(failure) };
+  }
+}
+
+export default async function run(task: WorkerTask): Promise<InvokeReply | InitReply | null> {
   if (task.kind === 'warm-up') return null;
+  if (task.kind === 'init') return initialize(task.binding);
   return invoke(task);
 }

@@ -37,11 +37,12 @@ const NO_SESSION: Session = {
   unfollow: () => undefined,
 };
 
-function match(method: string, path: string): { route: RestRoute; labels: Record<string, string> } | null {
+function match(method: string, path: string, query: URLSearchParams): { route: RestRoute; labels: Record<string, string> } | null {
   const parts = path.split('/').slice(1);
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
   for (const { route, segments } of compiled) {
     if (route.method !== method || segments.length !== parts.length) continue;
+    if (route.when !== undefined && query.get(route.when.name) !== route.when.value) continue;
     const labels: Record<string, string> = {};
     let matched = true;
     for (let index = 0; index < segments.length && matched; index += 1) {
@@ -122,7 +123,7 @@ export class RestApi {
     const target = request.url ?? '/';
     const url = new URL(target, 'http://lambdad.invalid');
     const method = request.method ?? 'GET';
-    const found = match(method, url.pathname);
+    const found = match(method, url.pathname, url.searchParams);
     if (found === null) {
       // Drain what was sent so the connection stays usable for the error.
       request.resume();

@@ -24,6 +24,8 @@ export interface RestRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** `/2015-03-31/functions/{FunctionName}/aliases/{Name}`; a trailing slash also matches. */
   readonly path: string;
+  /** A query member the request must carry to be this operation (`List=ALL` tells two GETs apart). */
+  readonly when?: { readonly name: string; readonly value: string };
   readonly operation: Operation;
   /** Bodies larger than this are refused before they are read (413). */
   readonly maxBodyBytes: number;
@@ -121,6 +123,7 @@ function invokeReply(output: unknown): RestReply {
 
 const FUNCTIONS = '/2015-03-31/functions';
 const FUNCTION = `${FUNCTIONS}/{FunctionName}`;
+const PROVISIONED = '/2019-09-30/functions/{FunctionName}/provisioned-concurrency';
 
 export const ROUTES: readonly RestRoute[] = Object.freeze([
   {
@@ -166,5 +169,9 @@ export const ROUTES: readonly RestRoute[] = Object.freeze([
   { method: 'GET', path: '/2019-09-30/functions/{FunctionName}/concurrency', operation: 'GetFunctionConcurrency', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
   { method: 'DELETE', path: '/2017-10-31/functions/{FunctionName}/concurrency', operation: 'DeleteFunctionConcurrency', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: empty(204) },
   { method: 'GET', path: '/2016-08-19/account-settings', operation: 'GetAccountSettings', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
+  { method: 'GET', path: PROVISIONED, when: { name: 'List', value: 'ALL' }, operation: 'ListProvisionedConcurrencyConfigs', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Marker', 'MaxItems'], ['MaxItems']), reply: json(200) },
+  { method: 'PUT', path: PROVISIONED, operation: 'PutProvisionedConcurrencyConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(202) },
+  { method: 'GET', path: PROVISIONED, operation: 'GetProvisionedConcurrencyConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
+  { method: 'DELETE', path: PROVISIONED, operation: 'DeleteProvisionedConcurrencyConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: empty(204) },
   { method: 'POST', path: `${FUNCTION}/invocations`, operation: 'Invoke', maxBodyBytes: LIMITS.syncPayloadMaxBytes, input: invokeInput, reply: invokeReply },
 ]);
