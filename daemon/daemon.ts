@@ -68,6 +68,7 @@ export class Daemon {
       region: config.region,
       keepWarmMs: config.keepWarmMs,
       spareWorkers: config.spareWorkers,
+      maxContexts: config.accountConcurrency,
       clock,
       ids,
     });

@@ -26,6 +26,11 @@ export interface ContextsOptions {
   readonly region: string;
   readonly keepWarmMs: number;
   readonly spareWorkers: number;
+  /**
+   * Contexts serving functions, idle or busy, at most (the account's concurrency): a cold start at the cap
+   * first ends the context idle the longest. Spares come on top.
+   */
+  readonly maxContexts: number;
   readonly clock: Clock;
   readonly ids: Ids;
 }
@@ -49,6 +54,8 @@ interface WarmContext {
   /** The retirement count when the context was bound: a later retire() of its version ends it. */
   readonly boundAt: number;
   reaper: NodeJS.Timeout | null;
+  /** When it last finished an invocation (performance.now()): the longest idle goes first at the cap. */
+  readonly idleSince: number;
   /** Set for a provisioned context: it goes back to its provisioning, never to the reaper. */
   readonly provisioning?: Provisioning;
 }
@@ -127,6 +134,7 @@ export class ExecutionContexts {
         context = spare;
       } else {
         const started = performance.now();
+        this.#makeRoom();
         context = await this.#startContext(configuration.MemorySize);
         threadStartMs = performance.now() - started;
       }
@@ -150,7 +158,7 @@ export class ExecutionContexts {
       return { report, threadStartMs, logStreamName: streamName };
     } finally {
       if (warm?.provisioning !== undefined) {
-        this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, reaper: null, provisioning: warm.provisioning });
+        this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, reaper: null, idleSince: performance.now(), provisioning: warm.provisioning });
       } else {
         const retired = this.#retired.get(configuration.FunctionName);
         const stale = retired !== undefined && (boundAt < retired.all || (target.executedVersion === '$LATEST' && boundAt < retired.latest));
@@ -277,7 +285,7 @@ export class ExecutionContexts {
       return;
     }
     provisioning.contexts.add(context);
-    this.#returnProvisioned(provisioning, { context, logStreamName: streamName, boundAt: this.#retirements, reaper: null, provisioning });
+    this.#returnProvisioned(provisioning, { context, logStreamName: streamName, boundAt: this.#retirements, reaper: null, idleSince: performance.now(), provisioning });
   }
 
   /** A provisioned context after its invocation: idle again, or replaced if it died or is no longer wanted. */
@@ -298,6 +306,20 @@ export class ExecutionContexts {
     return this.#provisionings.get(provisioning.id) === provisioning;
   }
 
+  /** At the cap, ends the warm context idle the longest, whichever function it serves. */
+  #makeRoom(): void {
+    const spares = [...this.#spares.values()].reduce((sum, list) => sum + list.length, 0);
+    if (this.#live.size - spares < this.#options.maxContexts) return;
+    let oldest: { key: string; list: WarmContext[] } | null = null;
+    for (const [key, list] of this.#warm) {
+      // Each list is oldest first.
+      if (list.length > 0 && (oldest === null || list[0]!.idleSince < oldest.list[0]!.idleSince)) oldest = { key, list };
+    }
+    if (oldest === null) return;
+    this.#reap(oldest.list.shift()!);
+    if (oldest.list.length === 0) this.#warm.delete(oldest.key);
+  }
+
   #takeWarm(versionKey: string): WarmContext | undefined {
     const list = this.#warm.get(versionKey);
     for (let warm = list?.pop(); warm !== undefined; warm = list?.pop()) {
@@ -312,7 +334,7 @@ export class ExecutionContexts {
       void context.destroy();
       return;
     }
-    const warm: WarmContext = { context, logStreamName: streamName, boundAt, reaper: null };
+    const warm: WarmContext = { context, logStreamName: streamName, boundAt, reaper: null, idleSince: performance.now() };
     warm.reaper = setTimeout(() => {
       const list = this.#warm.get(versionKey);
       const index = list?.indexOf(warm) ?? -1;

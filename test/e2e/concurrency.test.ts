@@ -142,6 +142,26 @@ describe('the account limit', () => {
   });
 });
 
+describe('execution contexts follow the account limit', () => {
+  it('with a limit of 3, a fourth function ends the context idle the longest instead of adding a thread', async () => {
+    const harness = await startDaemon({ 'account-concurrency': '3' });
+    try {
+      const service = harness.daemon.service;
+      const coldStart = async (name: string): Promise<boolean> => /\tInit Duration: /.test((await service.invoke({ functionName: name, payload: event({}) })).log);
+      for (const name of ['first', 'second', 'third', 'fourth']) create(harness, name, 'counter.handler');
+      for (const name of ['first', 'second', 'third']) expect(await coldStart(name)).toBe(true);
+      expect(await coldStart('second')).toBe(false);
+      expect(await coldStart('fourth')).toBe(true);
+      // `first` was idle the longest: its context made room for `fourth`; the others are still warm.
+      expect(await coldStart('third')).toBe(false);
+      expect(await coldStart('fourth')).toBe(false);
+      expect(await coldStart('first')).toBe(true);
+    } finally {
+      await harness.stop();
+    }
+  });
+});
+
 describe('weighted aliases', () => {
   let harness: TestDaemon;
   beforeAll(async () => {

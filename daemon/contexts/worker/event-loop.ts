@@ -37,15 +37,20 @@ export async function thaw(): Promise<void> {
   await turn();
 }
 
+/** Polls are at most this far apart at first… */
 const POLL_CEILING_MS = 10;
+/** …then at most a tenth of the time waited so far (so an answer is late by ≤ 10 %), up to this. */
+const POLL_MAX_MS = 1_000;
 
 /**
  * Resolves once the event loop is empty; stops polling (never resolving) once `abandoned()` says the answer
- * no longer matters. Polls with unref'd timers, which do not count as pending work, backing off to a few
- * milliseconds so a function waiting on a long timer costs almost nothing.
+ * no longer matters. Polls with unref'd timers, which do not count as pending work, backing off so that a
+ * function waiting on a long timer costs almost nothing: a thousand contexts awaiting I/O must not keep the
+ * cores busy asking.
  */
 export function whenEventLoopEmpty(abandoned: () => boolean): Promise<void> {
   return new Promise((resolve) => {
+    const started = performance.now();
     let delay = 0;
     const check = (): void => {
       if (abandoned()) return;
@@ -53,7 +58,8 @@ export function whenEventLoopEmpty(abandoned: () => boolean): Promise<void> {
         resolve();
         return;
       }
-      delay = Math.min(POLL_CEILING_MS, Math.max(1, delay * 2));
+      const ceiling = Math.min(POLL_MAX_MS, Math.max(POLL_CEILING_MS, (performance.now() - started) / 10));
+      delay = Math.min(ceiling, Math.max(1, delay * 2));
       setTimeout(check, delay).unref();
     };
     setImmediate(check).unref();

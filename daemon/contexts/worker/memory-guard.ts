@@ -2,13 +2,15 @@
  * Enforces MemorySize on the memory V8's heap limit does not see: Buffers and ArrayBuffers. The heap itself is
  * bounded by the worker's resourceLimits; this guard measures heap + external memory of this isolate
  * (v8.getHeapStatistics, ~1 µs) at every large allocation the function makes, on a timer while an invocation
- * runs, and at its end. Over the limit, the invocation fails as Runtime.OutOfMemory and the context is discarded.
+ * runs (every 10 ms, backing off to once a second while memory does not grow, so a thousand contexts awaiting
+ * I/O do not keep two cores busy sampling), and at its end. Over the limit, the invocation fails as Runtime.OutOfMemory and the context is discarded.
  */
 import { getHeapStatistics } from 'node:v8';
 
 /** Allocations smaller than this are only summed; measuring costs more than they could matter. */
 const MEASURE_EVERY_BYTES = 1024 * 1024;
-const SAMPLE_INTERVAL_MS = 10;
+const SAMPLE_MIN_MS = 10;
+const SAMPLE_MAX_MS = 1_000;
 
 export class OutOfMemoryError extends Error {
   override readonly name = 'Runtime.OutOfMemory';
@@ -21,6 +23,7 @@ export class MemoryGuard {
   #exceeded = false;
   readonly #onExceeded: () => void;
   readonly #onPeak: (bytes: number) => void;
+  #sampleDelayMs = SAMPLE_MIN_MS;
 
   /**
    * `onExceeded` runs when a sample, rather than an allocation, finds the limit crossed; `onPeak` with each
@@ -32,10 +35,17 @@ export class MemoryGuard {
     this.#onPeak = onPeak;
     this.#install();
     // One sampler for the context's life: it only runs while an invocation does (the thread is frozen between).
-    setInterval(() => {
+    this.#sample();
+  }
+
+  #sample(): void {
+    setTimeout(() => {
+      const before = this.#peakBytes;
       this.#measure();
       if (this.#exceeded) this.#onExceeded();
-    }, SAMPLE_INTERVAL_MS).unref();
+      this.#sampleDelayMs = this.#peakBytes > before ? SAMPLE_MIN_MS : Math.min(SAMPLE_MAX_MS, this.#sampleDelayMs * 2);
+      this.#sample();
+    }, this.#sampleDelayMs).unref();
   }
 
   get exceeded(): boolean {
@@ -45,6 +55,7 @@ export class MemoryGuard {
   /** Starts a peak measurement for one invocation (an init counts towards the first one). */
   begin(includePreviousPeak: boolean): void {
     if (!includePreviousPeak) this.#peakBytes = 0;
+    this.#sampleDelayMs = SAMPLE_MIN_MS;
     this.#measure();
   }
 

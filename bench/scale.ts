@@ -1,0 +1,96 @@
+/**
+ * `npm run bench` (scale part): one daemon (`lambdad start`, its own process) holding 1,000 invocations in
+ * flight at once — each handler marks that it runs, then awaits timers until the benchmark opens a gate —
+ * and the 1,001st throttled. Reports how long it took until all 1,000 handlers were running, the daemon's RSS
+ * before and at the peak, and the RSS each execution context adds (goal: ≤ 10 MB). One run (it starts 1,000
+ * threads); fixed parameters.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { startProcess } from './load.js';
+import { writeReport } from './report.js';
+
+const IN_FLIGHT = 1_000;
+/** The run gives up waiting for all handlers to be running after this long. */
+const RAMP_LIMIT_MS = 120_000;
+const ROLE = 'arn:aws:iam::000000000000:role/bench';
+const SLEEPER_CODE = fileURLToPath(new URL('../../bench/sleeper', import.meta.url));
+const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-scale-'));
+  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--auth', 'none', '--data-dir', dataDir, '--account-concurrency', String(IN_FLIGHT)], /listening on (http:\/\/\S+)/);
+  const pid = daemon.child.pid!;
+  const pool = new Pool(daemon.match[1]!, { connections: IN_FLIGHT + 1, pipelining: 1, headersTimeout: RAMP_LIMIT_MS * 2, bodyTimeout: RAMP_LIMIT_MS * 2 });
+  try {
+    const created = await pool.request({
+      method: 'POST',
+      path: '/2015-03-31/functions',
+      body: JSON.stringify({ FunctionName: 'sleeper', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: SLEEPER_CODE }, Timeout: 120 }),
+    });
+    await created.body.text();
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // spares started, the daemon idle
+    const baselineMb = rssMb(pid);
+
+    // Each handler marks that it runs, then holds its context until the gate opens.
+    const directory = mkdtempSync(join(tmpdir(), 'lambdad-scale-gate-'));
+    const invoke = async (): Promise<{ status: number; body: string }> => {
+      const response = await pool.request({ method: 'POST', path: '/2015-03-31/functions/sleeper/invocations', body: JSON.stringify({ directory }) });
+      return { status: response.statusCode, body: await response.body.text() };
+    };
+    const startedAt = performance.now();
+    let peakMb = baselineMb;
+    const settled: string[] = [];
+    const held = Array.from({ length: IN_FLIGHT }, () =>
+      invoke().then((result) => {
+        settled.push(`${result.status} ${result.body.slice(0, 200)}`);
+        return result;
+      }),
+    );
+    const deadline = Date.now() + RAMP_LIMIT_MS;
+    // Stops early if an invocation ended before the gate opened: it will never be running.
+    let reported = Date.now();
+    while (readdirSync(directory).length < IN_FLIGHT && settled.length === 0 && Date.now() < deadline) {
+      peakMb = Math.max(peakMb, rssMb(pid));
+      if (Date.now() - reported >= 5_000) {
+        reported = Date.now();
+        process.stdout.write(`${Math.round(performance.now() - startedAt)} ms: ${readdirSync(directory).length} running, RSS ${Math.round(rssMb(pid))} MB\n`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (settled.length > 0) process.stdout.write(`ended before the gate opened: ${settled.join('\n')}\n`);
+    const reachedAllMs = Math.round(performance.now() - startedAt);
+    const running = readdirSync(directory).length;
+    peakMb = Math.max(peakMb, rssMb(pid));
+    const extra = await invoke();
+    writeFileSync(join(directory, 'gate'), '');
+    const results = await Promise.all(held);
+    rmSync(directory, { recursive: true, force: true });
+    const report = {
+      running,
+      admitted: results.filter((result) => result.status === 200).length,
+      extraStatus: extra.status,
+      reachedAllMs,
+      baselineRssMb: Math.round(baselineMb),
+      peakRssMb: Math.round(peakMb),
+      rssPerContextMb: Math.round(((peakMb - baselineMb) / IN_FLIGHT) * 100) / 100,
+    };
+    process.stdout.write(`${JSON.stringify(report)}\n1,001st: ${extra.status} ${extra.body}\n`);
+    writeReport('scale', { IN_FLIGHT, RAMP_LIMIT_MS }, Object.fromEntries(Object.entries(report).map(([key, value]) => [key, [value]])));
+  } finally {
+    await pool.close();
+    daemon.child.kill('SIGTERM');
+    await new Promise((resolve) => daemon.child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
