@@ -232,6 +232,32 @@ describe('logs', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('reserves concurrency, shows the account, provisions an alias and shows where to download the code', async () => {
+    await createFromDirectory('reserved', 'provisioned.handler', ['--publish']);
+    expect(await ok(['put-function-concurrency', '--function-name', 'reserved', '--reserved-concurrent-executions', '100'])).toEqual({ ReservedConcurrentExecutions: 100 });
+    expect(await ok(['get-function-concurrency', '--function-name', 'reserved', '--codec', 'protobuf'])).toEqual({ ReservedConcurrentExecutions: 100 });
+    expect((await ok(['get-account-settings'])).AccountLimit).toMatchObject({ ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 900 });
+
+    await ok(['create-alias', '--function-name', 'reserved', '--name', 'live', '--function-version', '1']);
+    const put = await ok(['put-provisioned-concurrency-config', '--function-name', 'reserved', '--qualifier', 'live', '--provisioned-concurrent-executions', '1']);
+    expect(put).toMatchObject({ RequestedProvisionedConcurrentExecutions: 1, Status: expect.stringMatching(/^(IN_PROGRESS|READY)$/) });
+    const listed = await ok(['list-provisioned-concurrency-configs', '--function-name', 'reserved', '--codec', 'protobuf']);
+    expect(listed.ProvisionedConcurrencyConfigs).toEqual([expect.objectContaining({ FunctionArn: expect.stringMatching(/:function:reserved:live$/), RequestedProvisionedConcurrentExecutions: 1 })]);
+    expect((await lambdad(['delete-provisioned-concurrency-config', '--function-name', 'reserved', '--qualifier', 'live'])).code).toBe(0);
+    const missing = await lambdad(['get-provisioned-concurrency-config', '--function-name', 'reserved', '--qualifier', 'live']);
+    expect(missing.code).toBe(254);
+    expect(missing.stderr).toContain('An error occurred (ProvisionedConcurrencyConfigNotFoundException) when calling the GetProvisionedConcurrencyConfig operation');
+
+    const details = await ok(['get-function', '--function-name', 'reserved']);
+    expect(details.Concurrency).toEqual({ ReservedConcurrentExecutions: 100 });
+    expect((await fetch(details.Code.Location)).status).toBe(200);
+    expect((await lambdad(['delete-function-concurrency', '--function-name', 'reserved'])).code).toBe(0);
+    // As the AWS CLI: an empty answer prints nothing.
+    expect(await ok(['get-function-concurrency', '--function-name', 'reserved'])).toBeUndefined();
+  });
+});
+
 describe('errors', () => {
   it('prints a service error as the AWS CLI does, with exit code 254', async () => {
     const run = await lambdad(['get-function-configuration', '--function-name', 'nope']);

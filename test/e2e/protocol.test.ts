@@ -66,6 +66,19 @@ describe.each(['msgpack', 'protobuf'] as const)('over %s', (codec) => {
     const logs = await client.getLogEvents({ FunctionName: fn });
     expect(logs.Events.some((event) => event.Message.startsWith(`START RequestId: ${invoked.RequestId} Version: 2`))).toBe(true);
 
+    expect(await client.putFunctionConcurrency({ FunctionName: fn, ReservedConcurrentExecutions: 5 })).toEqual({ ReservedConcurrentExecutions: 5 });
+    expect(await client.getFunctionConcurrency({ FunctionName: fn })).toEqual({ ReservedConcurrentExecutions: 5 });
+    expect((await client.getAccountSettings()).AccountLimit).toMatchObject({ ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 995 });
+    const details = await client.getFunction({ FunctionName: fn, Qualifier: '1' });
+    expect(details).toMatchObject({ Configuration: { Version: '1' }, Code: { RepositoryType: 'S3' }, Concurrency: { ReservedConcurrentExecutions: 5 } });
+    const provisioned = await client.putProvisionedConcurrencyConfig({ FunctionName: fn, Qualifier: '1', ProvisionedConcurrentExecutions: 1 });
+    expect(provisioned.RequestedProvisionedConcurrentExecutions).toBe(1);
+    expect((await client.listProvisionedConcurrencyConfigs({ FunctionName: fn })).ProvisionedConcurrencyConfigs).toHaveLength(1);
+    expect((await client.getProvisionedConcurrencyConfig({ FunctionName: fn, Qualifier: '1' })).RequestedProvisionedConcurrentExecutions).toBe(1);
+    await client.deleteProvisionedConcurrencyConfig({ FunctionName: fn, Qualifier: '1' });
+    await client.deleteFunctionConcurrency({ FunctionName: fn });
+    expect(await client.getFunctionConcurrency({ FunctionName: fn })).toEqual({});
+
     await client.deleteAlias({ FunctionName: fn, Name: 'live' });
     await client.deleteFunction({ FunctionName: fn });
     await expect(client.getFunctionConfiguration({ FunctionName: fn })).rejects.toMatchObject({ code: 'ResourceNotFoundException', status: 404 });
