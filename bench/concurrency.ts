@@ -1,11 +1,13 @@
 /**
  * `npm run bench` (concurrency part): the cost of admitting an invocation. acquire+release on the shared
  * counters, on one thread and on two threads contending for the same pool, against bare Atomics.add/sub
- * pairs on the same kind of SharedArrayBuffer in the same run. Fixed parameters, 5 rounds, medians.
+ * pairs on a ConcurrencyCounters buffer in the same run. Fixed parameters, 5 rounds, medians; a table on stdout
+ * and bench/results/concurrency-<time>.json.
  */
 import { Worker } from 'node:worker_threads';
 import { ConcurrencyCounters } from '../daemon/concurrency/index.js';
 import { writeReport } from './report.js';
+import { median } from './stats.js';
 
 const ROUNDS = 5;
 const CYCLES = 5_000_000;
@@ -50,6 +52,16 @@ async function main(): Promise<void> {
     process.stdout.write(`round ${round + 1}/${ROUNDS}: ${Object.entries(measured).map(([name, ns]) => `${name} ${ns.toFixed(1)} ns`).join(', ')}\n`);
   }
   writeReport('concurrency', { ROUNDS, CYCLES }, rounds);
+  const at = (key: string): string => median(rounds[key]!).toFixed(1);
+  process.stdout.write(
+    [
+      `\nns per acquire+release pair, median of ${ROUNDS} rounds of ${CYCLES.toLocaleString('en')} pairs per thread`,
+      '| threads | floor: Atomics.add+sub | acquire+release | ratio |',
+      '|---|---|---|---|',
+      `| 1 | ${at('bareOneThreadNs')} | ${at('countersOneThreadNs')} | ${at('oneThreadRatio')} |`,
+      `| 2, same counter | ${at('bareTwoThreadsNs')} | ${at('countersTwoThreadsNs')} | ${at('twoThreadsRatio')} |`,
+    ].join('\n') + '\n',
+  );
 }
 
 await main();

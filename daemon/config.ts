@@ -21,6 +21,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Invocations the account may run at once (AWS: 1000 per region by default). */
   readonly accountConcurrency: number;
+  /** The first retry of a failed asynchronous event waits this long, the second twice as long (AWS: ~1 min, ~2 min). */
+  readonly asyncRetryDelayMs: number;
   /** How an alias with AdditionalVersionWeights splits its invocations: `smooth` (exact) or `random` (AWS's). */
   readonly aliasRouting: 'smooth' | 'random';
   /** `sigv4`: every request is signed with the daemon's credentials; `none`: loopback only, unsigned. */
@@ -96,6 +98,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'logBytesPerFunction', flag: 'log-bytes-per-function', env: 'LAMBDAD_LOG_BYTES_PER_FUNCTION', help: 'log bytes kept per function', parse: integerIn(4096, 1 << 30) },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-seconds', env: 'LAMBDAD_SHUTDOWN_GRACE_SECONDS', help: 'time running invocations get to finish on stop', parse: integerIn(0, 900, 1000) },
   { key: 'accountConcurrency', flag: 'account-concurrency', env: 'LAMBDAD_ACCOUNT_CONCURRENCY', help: "the account's concurrent executions limit", parse: integerIn(1, 100_000) },
+  { key: 'asyncRetryDelayMs', flag: 'async-retry-delay-ms', env: 'LAMBDAD_ASYNC_RETRY_DELAY_MS', help: 'delay before the first retry of a failed Event invoke (the second waits twice as long)', parse: integerIn(0, 3_600_000) },
   { key: 'aliasRouting', flag: 'alias-routing', env: 'LAMBDAD_ALIAS_ROUTING', help: 'weighted aliases: smooth (exact split) or random (per call, as AWS)', parse: oneOf(['smooth', 'random'] as const) },
   { key: 'auth', flag: 'auth', env: 'LAMBDAD_AUTH', help: 'sigv4: requests are signed with the daemon credentials; none: unsigned, loopback only', parse: oneOf(['sigv4', 'none'] as const) },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
@@ -114,6 +117,7 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   shutdownGraceMs: '30',
   accountConcurrency: '1000',
   aliasRouting: 'smooth',
+  asyncRetryDelayMs: '60000',
   auth: 'sigv4',
   tlsCert: '',
   tlsKey: '',

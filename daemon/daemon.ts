@@ -8,7 +8,10 @@ import { randomIds, systemClock, type Clock, type Ids } from './clock.js';
 import type { Config } from './config.js';
 import { ConcurrencyScheduler } from './concurrency/index.js';
 import { ExecutionContexts } from './contexts/index.js';
+import { AsyncInvocations } from './invoke/async/index.js';
+import { DestinationDelivery } from './invoke/async/delivery.js';
 import { Invoker } from './invoke/index.js';
+import { Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
 import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
 import { LogStore } from './observability/log-store.js';
@@ -40,9 +43,13 @@ export class Daemon {
   readonly #http: HttpServer;
   readonly #protocol: ProtocolServer;
   readonly #log: DaemonLog;
+  readonly #events: AsyncInvocations;
+  readonly #queues: Queues;
   #stopping: Promise<void> | null = null;
 
-  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; protocol: ProtocolServer; service: LambdaService; log: DaemonLog }) {
+  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; protocol: ProtocolServer; service: LambdaService; log: DaemonLog; events: AsyncInvocations; queues: Queues }) {
+    this.#events = parts.events;
+    this.#queues = parts.queues;
     this.config = parts.config;
     this.url = parts.url;
     this.#registry = parts.registry;
@@ -76,7 +83,9 @@ export class Daemon {
     const codeLinks = new CodeLinks((codeSha256) => registry.codeZipFile(codeSha256), clock);
     const concurrency = new ConcurrencyScheduler(config.accountConcurrency, registry.reservations());
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing });
+    const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
+    const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
@@ -89,6 +98,8 @@ export class Daemon {
       address = await http.listen(config.host, config.port);
     } catch (error) {
       await contexts.close();
+      events.close();
+      queues.close();
       logs.close();
       registry.close();
       throw error;
@@ -96,7 +107,22 @@ export class Daemon {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const scheme = config.tlsCert === '' ? 'http' : 'https';
     codeLinks.baseUrl = `${scheme}://${host}:${address.port}`;
-    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log });
+    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log, events, queues });
+    events.start(
+      (event) => service.attemptEvent(event),
+      new DestinationDelivery({
+        enqueue: (functionName, qualifier, payload) => events.enqueue(functionName, qualifier, payload),
+        send: (queue, body, attributes) => {
+          // A destination queue deleted since the config was made: the record is lost, as on AWS, and said so.
+          try {
+            queues.sendMessage(queue, body, attributes);
+          } catch (error) {
+            log('destination-failed', { queue, error: (error as Error).message });
+          }
+        },
+        deadLetterTarget: (event) => service.deadLetterTarget(event),
+      }),
+    );
 
     // Spare contexts for the memory sizes in use start in the background: serving does not wait for them.
     const memorySizes = [LIMITS.memoryDefaultMb, ...daemon.#memorySizesInUse()];
@@ -111,8 +137,13 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#log('stopping', { graceMs: this.config.shutdownGraceMs });
       this.#http.stopAccepting();
+      // Queued events stay in the store for the next start; the ones running finish or run again then.
+      this.#events.pause();
       await this.#invoker.close(this.config.shutdownGraceMs);
       await this.#contexts.close();
+      await this.#events.stop();
+      this.#events.close();
+      this.#queues.close();
       this.#protocol.close();
       this.#http.closeConnections();
       this.#logs.close();

@@ -37,6 +37,12 @@ export const LIMITS = Object.freeze({
   codeStorageMaxBytes: 80_530_636_800,
 
   syncPayloadMaxBytes: 6_291_456,
+  /** An Event invoke's payload (the current Invoke API reference: 1 MB). */
+  asyncPayloadMaxBytes: 1_048_576,
+  asyncRetryAttemptsMax: 2,
+  asyncEventMinAgeSeconds: 60,
+  /** Also the default MaximumEventAgeInSeconds: 6 hours. */
+  asyncEventMaxAgeSeconds: 21_600,
   /** The runtime API's response limit: 6 MiB + 100 bytes. */
   syncResponseMaxBytes: 6_291_556,
   /** `X-Amz-Client-Context`: base64 of the client context JSON. */
@@ -45,6 +51,13 @@ export const LIMITS = Object.freeze({
   logResultMaxBytes: 4 * 1024,
 
   aliasRoutingMaxEntries: 1,
+
+  /** lambdad queues, with SQS's values. */
+  queueMessageMaxBytes: 262_144,
+  queueReceiveMax: 10,
+  queueMessageAttributesMax: 10,
+  queueVisibilityTimeoutDefaultSeconds: 30,
+  queueVisibilityTimeoutMaxSeconds: 43_200,
 
   /** Reservations (PutFunctionConcurrency) must leave at least this much of the account unreserved. */
   unreservedConcurrencyMin: 100,
@@ -57,6 +70,7 @@ export const LIMITS = Object.freeze({
   /** ListVersionsByFunction also answers at most 50 per page, whatever MaxItems says. */
   listVersionsPageSize: 50,
   listProvisionedConcurrencyPageSize: 50,
+  listEventInvokeConfigsPageSize: 50,
 });
 
 /** Node.js runtimes lambdad runs on its own Node.js, in worker threads. */

@@ -9,7 +9,11 @@ import type { AliasRouting } from './routing/index.js';
 import type { Ids } from './clock.js';
 import { invalidParameter, LambdaError, validationError } from './errors.js';
 import { formatLastModified, type InvokeTarget, type ProvisionedRecord } from './registry/index.js';
+import type { AsyncInvocations, AttemptOutcome, EventInvokeConfigInput, FunctionEventInvokeConfig } from './invoke/async/index.js';
+import type { EventRecord } from './invoke/async/event-store.js';
 import type { Invoker } from './invoke/index.js';
+import { parseEvent } from './invoke/payload.js';
+import type { QueueInfo, QueueMessage, Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
 import type { LogQuery, LogStore, StoredLogEvent } from './observability/log-store.js';
 import type {
@@ -34,7 +38,10 @@ export interface InvokeInput {
   readonly qualifier?: string;
   /** Event bytes (JSON). The buffer is handed over: do not reuse it after the call. */
   readonly payload: Uint8Array;
-  /** `RequestResponse` (default) or `DryRun` (checks the function and its access, runs nothing). */
+  /**
+   * `RequestResponse` (default); `Event` (kept durably and run by the dispatcher: 202 once committed);
+   * `DryRun` (checks the function and its access, runs nothing).
+   */
   readonly invocationType?: string;
   /** `Tail` returns the last 4 KB of the invocation's log in `logResult`. */
   readonly logType?: string;
@@ -43,8 +50,8 @@ export interface InvokeInput {
 }
 
 export interface InvokeOutput {
-  /** 200 for a run (also when the function failed), 204 for a dry run. */
-  readonly statusCode: 200 | 204;
+  /** 200 for a run (also when the function failed), 202 for an accepted event, 204 for a dry run. */
+  readonly statusCode: 200 | 202 | 204;
   readonly requestId: string;
   readonly executedVersion?: string;
   /** The function's result, or its error JSON when `functionError` is set; empty for a dry run. */
@@ -131,8 +138,12 @@ export class LambdaService {
   readonly #code: CodeLocator;
   readonly #concurrency: ConcurrencyScheduler;
   readonly #routing: AliasRouting;
+  readonly #async: AsyncInvocations;
+  readonly #queues: Queues;
 
-  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting }) {
+  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting; async: AsyncInvocations; queues: Queues }) {
+    this.#async = parts.async;
+    this.#queues = parts.queues;
     this.#routing = parts.routing;
     this.#ids = parts.ids;
     this.#code = parts.code;
@@ -173,6 +184,7 @@ export class LambdaService {
       if (qualifier === undefined || record.qualifier === qualifier) this.#contexts.unprovision(provisioningId(record));
     }
     if (qualifier === undefined) this.#concurrency.setReservation(FunctionName, null);
+    this.#async.configs.forget(FunctionName, qualifier);
     this.#contexts.retire(FunctionName, 'all');
   }
 
@@ -332,7 +344,7 @@ export class LambdaService {
     }
     const logType = input.logType ?? 'None';
     if (!LOG_TYPES.includes(logType)) throw validationError(logType, 'logType', `Member must satisfy enum value set: [${LOG_TYPES.join(', ')}]`);
-    if (invocationType === 'Event') throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in lambdad yet.');
+    if (invocationType === 'Event') return this.#enqueue(input);
     const clientContext = input.clientContext === undefined ? undefined : decodeClientContext(input.clientContext);
 
     const resolved = this.#registry.resolveForInvoke(input.functionName, input.qualifier);
@@ -360,6 +372,114 @@ export class LambdaService {
     };
   }
 
+  /** An Event invoke: checked as Lambda checks it, kept durably, answered 202 with the event's request id. */
+  #enqueue(input: InvokeInput): InvokeOutput {
+    if (input.payload.byteLength > LIMITS.asyncPayloadMaxBytes) {
+      throw new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${LIMITS.asyncPayloadMaxBytes} bytes for the InvokeFunction operation`);
+    }
+    const parsed = parseEvent(input.payload);
+    if (!parsed.ok) throw new LambdaError('InvalidRequestContentException', parsed.message);
+    const target = this.#registry.resolveForInvoke(input.functionName, input.qualifier);
+    const requestId = this.#async.enqueue(target.configuration.FunctionName, qualifierOf(target), input.payload);
+    return { statusCode: 202, requestId, payload: new Uint8Array(0), log: '' };
+  }
+
+  /**
+   * One attempt of an asynchronous event, through the same path as a synchronous invoke: resolve (the alias
+   * as it is now), route, admit, run with the event's request id.
+   */
+  async attemptEvent(event: EventRecord): Promise<AttemptOutcome> {
+    let resolved: InvokeTarget;
+    try {
+      resolved = this.#registry.resolveForInvoke(event.functionName, event.qualifier ?? undefined);
+    } catch (error) {
+      if (error instanceof LambdaError && error.code === 'ResourceNotFoundException') return { kind: 'gone', reason: error.message };
+      throw error;
+    }
+    const target = this.#routing.route(resolved);
+    let lease: number;
+    try {
+      lease = this.#concurrency.acquire(target.configuration.FunctionName);
+    } catch (error) {
+      if (error instanceof LambdaError && error.code === 'TooManyRequestsException') return { kind: 'throttled' };
+      throw error;
+    }
+    try {
+      // The stored bytes are handed to the context; the event keeps its own copy for retries and records.
+      const result = await this.#invoker.invoke({ target, payload: new Uint8Array(event.payload), requestId: event.id });
+      return { kind: result.functionError === undefined ? 'success' : 'function-error', executedVersion: result.executedVersion, payload: result.payload };
+    } catch (error) {
+      if (error instanceof LambdaError && error.code === 'ServiceException') return { kind: 'stopping' };
+      throw error;
+    } finally {
+      this.#concurrency.release(lease);
+    }
+  }
+
+  /** The dead-letter target of the version an event runs (its DeadLetterConfig), if any. */
+  deadLetterTarget(event: EventRecord): string | null {
+    try {
+      return this.#registry.resolveForInvoke(event.functionName, event.qualifier ?? undefined).configuration.DeadLetterConfig?.TargetArn ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  putFunctionEventInvokeConfig(functionName: string, qualifier: string | undefined, input: EventInvokeConfigInput): FunctionEventInvokeConfig {
+    return this.#async.configs.put(this.#configTarget(functionName, qualifier), qualifier, input);
+  }
+
+  updateFunctionEventInvokeConfig(functionName: string, qualifier: string | undefined, input: EventInvokeConfigInput): FunctionEventInvokeConfig {
+    return this.#async.configs.update(this.#configTarget(functionName, qualifier), qualifier, input);
+  }
+
+  getFunctionEventInvokeConfig(functionName: string, qualifier?: string): FunctionEventInvokeConfig {
+    return this.#async.configs.get(this.#configTarget(functionName, qualifier), qualifier);
+  }
+
+  deleteFunctionEventInvokeConfig(functionName: string, qualifier?: string): void {
+    this.#async.configs.delete(this.#configTarget(functionName, qualifier), qualifier);
+  }
+
+  listFunctionEventInvokeConfigs(functionName: string, page: Page = {}): { FunctionEventInvokeConfigs: FunctionEventInvokeConfig[]; NextMarker?: string } {
+    return this.#async.configs.list(this.#registry.reservedConcurrency(functionName).functionName, page.Marker, page.MaxItems);
+  }
+
+  /** The function an event-invoke config is for; its qualifier must exist. */
+  #configTarget(functionName: string, qualifier: string | undefined): string {
+    const { functionName: name } = this.#registry.reservedConcurrency(functionName);
+    if (qualifier !== undefined) this.#registry.resolveForInvoke(name, qualifier);
+    return name;
+  }
+
+  createQueue(name: string, visibilityTimeoutSeconds?: number): QueueInfo {
+    return this.#queues.createQueue(name, visibilityTimeoutSeconds);
+  }
+
+  deleteQueue(queue: string): void {
+    this.#queues.deleteQueue(this.#queues.resolve(queue));
+  }
+
+  listQueues(): QueueInfo[] {
+    return this.#queues.listQueues();
+  }
+
+  getQueue(queue: string): QueueInfo {
+    return this.#queues.getQueue(this.#queues.resolve(queue));
+  }
+
+  sendMessage(queue: string, body: string): { MessageId: string; MD5OfMessageBody: string } {
+    return this.#queues.sendMessage(this.#queues.resolve(queue), body);
+  }
+
+  receiveMessages(queue: string, maxNumberOfMessages?: number, visibilityTimeoutSeconds?: number): QueueMessage[] {
+    return this.#queues.receiveMessages(this.#queues.resolve(queue), maxNumberOfMessages, visibilityTimeoutSeconds);
+  }
+
+  deleteMessage(queue: string, receiptHandle: string): void {
+    this.#queues.deleteMessage(this.#queues.resolve(queue), receiptHandle);
+  }
+
   /** Follows a function's log group: `listener` gets every event as it is written, until `stop()`. */
   tailLogs(functionName: string, listener: (event: StoredLogEvent) => void): { logGroupName: string; stop: () => void } {
     const { LoggingConfig } = this.#registry.getFunctionConfiguration(functionName);
@@ -375,4 +495,9 @@ export class LambdaService {
 /** The execution contexts' name for one provisioned-concurrency config. */
 function provisioningId(record: Pick<ProvisionedRecord, 'functionName' | 'qualifier'>): string {
   return `${record.functionName}:${record.qualifier}`;
+}
+
+/** The qualifier the caller named (from `?Qualifier` or the label), or null for an unqualified call. */
+function qualifierOf(target: InvokeTarget): string | null {
+  return target.invokedFunctionArn.split(':')[7] ?? null;
 }

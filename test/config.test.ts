@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       logBytesPerFunction: 1_048_576,
       shutdownGraceMs: 30_000,
       accountConcurrency: 1000,
+      asyncRetryDelayMs: 60000,
       aliasRouting: 'smooth',
       auth: 'sigv4',
       tlsCert: '',

@@ -30,6 +30,8 @@ export const GLOBAL_FLAGS: Flags = Object.freeze({
 });
 
 const ENVIRONMENT: Shape = { struct: { Variables: { map: 'string' } } };
+const DESTINATION_CONFIG: Shape = { struct: { OnSuccess: { struct: { Destination: 'string' } }, OnFailure: { struct: { Destination: 'string' } } } };
+const DEAD_LETTER_CONFIG: Shape = { struct: { TargetArn: 'string' } };
 const ROUTING_CONFIG: Shape = { struct: { AdditionalVersionWeights: { map: 'number' } } };
 const TRACING_CONFIG: Shape = { struct: { Mode: 'string' } };
 const EPHEMERAL_STORAGE: Shape = { struct: { Size: 'integer' } };
@@ -43,6 +45,7 @@ const CODE: Flag = { type: 'directory', member: 'Directory', help: "the code as 
 const ARCHITECTURES: Flag = { type: 'list', help: 'x86_64 or arm64' };
 const MARKER: Flag = { type: 'string', help: 'start after the page this NextMarker ended' };
 const MAX_ITEMS: Flag = { type: 'integer', help: 'at most this many items; prints NextMarker if there are more (default: all)' };
+const QUEUE: Flag = { type: 'string', required: true, help: 'queue name or ARN' };
 const ALIAS_NAME: Flag = { type: 'string', required: true, help: 'alias name' };
 const ROUTING: Flag = { type: { shape: ROUTING_CONFIG }, help: 'AdditionalVersionWeights={2=0.1}, or {} to clear' };
 
@@ -56,6 +59,7 @@ const CONFIGURATION: Flags = {
   environment: { type: { shape: ENVIRONMENT }, help: 'Variables={KEY=value,...}' },
   'tracing-config': { type: { shape: TRACING_CONFIG }, help: 'Mode=Active|PassThrough' },
   'ephemeral-storage': { type: { shape: EPHEMERAL_STORAGE }, help: 'Size=512' },
+  'dead-letter-config': { type: { shape: DEAD_LETTER_CONFIG }, help: 'TargetArn=arn:aws:sqs:…:queue (failed Event invokes go there)' },
 };
 
 /** An operation that is one SDK call with the flags as its input. */
@@ -63,10 +67,10 @@ function call(operation: Operation): OperationSpec['run'] {
   return (client, input) => client.call(operation, input as never);
 }
 
-type ListOperation = 'ListFunctions' | 'ListVersionsByFunction' | 'ListAliases' | 'ListProvisionedConcurrencyConfigs';
+type ListOperation = 'ListFunctions' | 'ListVersionsByFunction' | 'ListAliases' | 'ListProvisionedConcurrencyConfigs' | 'ListFunctionEventInvokeConfigs';
 
 /** A List operation, read page after page as the AWS CLI does, up to --max-items. */
-function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Aliases' | 'ProvisionedConcurrencyConfigs'): OperationSpec['run'] {
+function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Aliases' | 'ProvisionedConcurrencyConfigs' | 'FunctionEventInvokeConfigs'): OperationSpec['run'] {
   return async (client, input) => {
     const limit = input.MaxItems as number | undefined;
     const items: unknown[] = [];
@@ -83,6 +87,31 @@ function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Al
     }
     return { [key]: items, ...(marker === undefined ? {} : { NextMarker: marker }) };
   };
+}
+
+/** Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s), as `aws lambda` names them. */
+function eventInvokeConfigOperations(): OperationSpec[] {
+  const settings: Flags = {
+    'function-name': FUNCTION_NAME,
+    qualifier: QUALIFIER,
+    'maximum-retry-attempts': { type: 'integer', help: 'retries after a function error, 0-2 (default 2)' },
+    'maximum-event-age-in-seconds': { type: 'integer', help: '60-21600 (default 21600)' },
+    'destination-config': { type: { shape: DESTINATION_CONFIG }, help: 'OnSuccess={Destination=arn},OnFailure={Destination=arn}' },
+  };
+  const target: Flags = { 'function-name': FUNCTION_NAME, qualifier: QUALIFIER };
+  return [
+    { name: 'put-function-event-invoke-config', operation: 'PutFunctionEventInvokeConfig', summary: 'Sets how Event invokes are retried and where their outcomes go (replaces the config).', flags: settings, run: call('PutFunctionEventInvokeConfig') },
+    { name: 'update-function-event-invoke-config', operation: 'UpdateFunctionEventInvokeConfig', summary: 'Changes the members given of the event-invoke config.', flags: settings, run: call('UpdateFunctionEventInvokeConfig') },
+    { name: 'get-function-event-invoke-config', operation: 'GetFunctionEventInvokeConfig', summary: 'Shows the event-invoke config.', flags: target, run: call('GetFunctionEventInvokeConfig') },
+    { name: 'delete-function-event-invoke-config', operation: 'DeleteFunctionEventInvokeConfig', summary: 'Removes the event-invoke config.', flags: target, run: call('DeleteFunctionEventInvokeConfig') },
+    {
+      name: 'list-function-event-invoke-configs',
+      operation: 'ListFunctionEventInvokeConfigs',
+      summary: "Lists a function's event-invoke configs.",
+      flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'max-items': MAX_ITEMS },
+      run: paginated('ListFunctionEventInvokeConfigs', 'FunctionEventInvokeConfigs'),
+    },
+  ];
 }
 
 const TABLE: readonly OperationSpec[] = [
@@ -280,6 +309,41 @@ const TABLE: readonly OperationSpec[] = [
     flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'max-items': MAX_ITEMS },
     run: paginated('ListProvisionedConcurrencyConfigs', 'ProvisionedConcurrencyConfigs'),
   },
+  ...eventInvokeConfigOperations(),
+  {
+    name: 'create-queue',
+    operation: 'CreateQueue',
+    summary: "Creates a lambdad queue (a destination or dead-letter queue: arn:aws:sqs:<region>:<account>:<name>).",
+    flags: { 'queue-name': QUEUE, 'visibility-timeout': { type: 'integer', help: 'seconds a received message stays invisible (default 30)' } },
+    run: call('CreateQueue'),
+  },
+  { name: 'delete-queue', operation: 'DeleteQueue', summary: 'Deletes a queue and its messages.', flags: { 'queue-name': QUEUE }, run: call('DeleteQueue') },
+  { name: 'list-queues', operation: 'ListQueues', summary: 'Lists the queues.', flags: {}, run: call('ListQueues') },
+  {
+    name: 'send-message',
+    operation: 'SendMessage',
+    summary: 'Sends a message to a queue.',
+    flags: { 'queue-name': QUEUE, 'message-body': { type: 'string', required: true, help: 'the message text' } },
+    run: call('SendMessage'),
+  },
+  {
+    name: 'receive-message',
+    operation: 'ReceiveMessage',
+    summary: 'Receives up to --max-number-of-messages messages; each stays invisible for the visibility timeout.',
+    flags: {
+      'queue-name': QUEUE,
+      'max-number-of-messages': { type: 'integer', help: '1-10 (default 1)' },
+      'visibility-timeout': { type: 'integer', help: "seconds (default: the queue's)" },
+    },
+    run: call('ReceiveMessage'),
+  },
+  {
+    name: 'delete-message',
+    operation: 'DeleteMessage',
+    summary: 'Deletes a received message by its receipt handle.',
+    flags: { 'queue-name': QUEUE, 'receipt-handle': { type: 'string', required: true, help: 'from receive-message' } },
+    run: call('DeleteMessage'),
+  },
   {
     name: 'get-account-settings',
     operation: 'GetAccountSettings',
@@ -294,7 +358,7 @@ const TABLE: readonly OperationSpec[] = [
     flags: {
       'function-name': FUNCTION_NAME,
       payload: { type: 'blob', help: "the event as JSON text, or file://event.json / fileb://event.json" },
-      'invocation-type': { type: 'string', help: 'RequestResponse (default) or DryRun' },
+      'invocation-type': { type: 'string', help: 'RequestResponse (default), Event (queued: 202) or DryRun' },
       'log-type': { type: 'string', help: 'Tail: LogResult is the last 4 KB of the log, base64' },
       qualifier: QUALIFIER,
       'client-context': { type: 'string', help: 'client context JSON, base64' },

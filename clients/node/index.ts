@@ -236,6 +236,17 @@ export class LambdadClient {
   getProvisionedConcurrencyConfig = (input: Operations['GetProvisionedConcurrencyConfig']['input']) => this.call('GetProvisionedConcurrencyConfig', input);
   deleteProvisionedConcurrencyConfig = (input: Operations['DeleteProvisionedConcurrencyConfig']['input']) => this.call('DeleteProvisionedConcurrencyConfig', input);
   listProvisionedConcurrencyConfigs = (input: Operations['ListProvisionedConcurrencyConfigs']['input']) => this.call('ListProvisionedConcurrencyConfigs', input);
+  putFunctionEventInvokeConfig = (input: Operations['PutFunctionEventInvokeConfig']['input']) => this.call('PutFunctionEventInvokeConfig', input);
+  updateFunctionEventInvokeConfig = (input: Operations['UpdateFunctionEventInvokeConfig']['input']) => this.call('UpdateFunctionEventInvokeConfig', input);
+  getFunctionEventInvokeConfig = (input: Operations['GetFunctionEventInvokeConfig']['input']) => this.call('GetFunctionEventInvokeConfig', input);
+  deleteFunctionEventInvokeConfig = (input: Operations['DeleteFunctionEventInvokeConfig']['input']) => this.call('DeleteFunctionEventInvokeConfig', input);
+  listFunctionEventInvokeConfigs = (input: Operations['ListFunctionEventInvokeConfigs']['input']) => this.call('ListFunctionEventInvokeConfigs', input);
+  createQueue = (input: Operations['CreateQueue']['input']) => this.call('CreateQueue', input);
+  deleteQueue = (input: Operations['DeleteQueue']['input']) => this.call('DeleteQueue', input);
+  listQueues = () => this.call('ListQueues', {});
+  sendMessage = (input: Operations['SendMessage']['input']) => this.call('SendMessage', input);
+  receiveMessage = (input: Operations['ReceiveMessage']['input']) => this.call('ReceiveMessage', input);
+  deleteMessage = (input: Operations['DeleteMessage']['input']) => this.call('DeleteMessage', input);
   getLogEvents = (input: Operations['GetLogEvents']['input']) => this.call('GetLogEvents', input);
 
   /** Invokes a function. A payload that is not bytes or a string is sent as its JSON. */

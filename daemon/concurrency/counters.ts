@@ -1,41 +1,50 @@
 /**
- * Lock-free concurrency counters in a SharedArrayBuffer: an in-flight count and a limit per pool, updated
- * with compare-and-swap, so any thread holding the buffer can acquire and release and no interleaving takes
- * a pool past its limit. Pool -1 is the account's unreserved pool; pools 0… are reserved slots.
- * Acquire and release allocate nothing: they hand numbers back and forth.
+ * Lock-free concurrency counters in a SharedArrayBuffer: an in-flight count and a limit per pool, updated with
+ * compare-and-swap, so any thread holding the buffer can acquire and release, and no interleaving takes a pool
+ * past its limit or below zero. Pool UNRESERVED is the account's unreserved pool; pools 0…maxReservedFunctions-1
+ * are reserved slots. Acquire and release allocate nothing: they hand numbers back and forth.
  */
+import { types } from 'node:util';
 
 export type ThrottleReason = 'ConcurrentInvocationLimitExceeded' | 'ReservedFunctionConcurrentInvocationLimitExceeded';
 
 /** The pool of functions without reserved concurrency. */
 export const UNRESERVED = -1;
 
+// Refusals are negative so that one comparison tells them from a lease, which is a cell index (≥ 0).
 const THROTTLED_UNRESERVED = -1;
 const THROTTLED_RESERVED = -2;
 const DEFAULT_MAX_RESERVED_FUNCTIONS = 4096;
+/** Cells are Int32; in-flight never exceeds its limit, so it cannot overflow either. */
+const LIMIT_MAX = 0x7fff_ffff;
 
 /** Why an acquire that returned `code` (negative) was refused. */
 export function throttleReason(code: number): ThrottleReason {
-  return code === THROTTLED_RESERVED ? 'ReservedFunctionConcurrentInvocationLimitExceeded' : 'ConcurrentInvocationLimitExceeded';
+  if (code === THROTTLED_UNRESERVED) return 'ConcurrentInvocationLimitExceeded';
+  if (code === THROTTLED_RESERVED) return 'ReservedFunctionConcurrentInvocationLimitExceeded';
+  throw new RangeError(`${code} is not a throttle code from acquire`);
 }
 
 export class ConcurrencyCounters {
   /** [in-flight, limit] pairs: the unreserved pool at 0/1, slot s at 2 + 2s / 3 + 2s. */
   readonly #cells: Int32Array;
-  readonly #slots: number;
+  readonly #slotCount: number;
 
-  /** `buffer` attaches to the counters another thread made (its `buffer`). */
+  /** `buffer` attaches to the counters another thread made (their `buffer`); it brings its own size. */
   constructor(options: { maxReservedFunctions?: number; buffer?: SharedArrayBuffer } = {}) {
-    if (options.buffer !== undefined) {
-      this.#cells = new Int32Array(options.buffer);
-      this.#slots = this.#cells.length / 2 - 1;
-      if (!Number.isSafeInteger(this.#slots) || this.#slots < 0) throw new RangeError('buffer is not a ConcurrencyCounters buffer');
-      return;
+    const { maxReservedFunctions, buffer } = options;
+    if (buffer !== undefined) {
+      if (maxReservedFunctions !== undefined) throw new TypeError('pass maxReservedFunctions or buffer, not both: a buffer has its size already');
+      if (!types.isSharedArrayBuffer(buffer)) throw new TypeError('buffer must be the SharedArrayBuffer of another ConcurrencyCounters');
+      const pairs = buffer.byteLength / (2 * Int32Array.BYTES_PER_ELEMENT);
+      if (!Number.isSafeInteger(pairs) || pairs < 1) throw new RangeError(`a buffer of ${buffer.byteLength} bytes is not a ConcurrencyCounters buffer`);
+      this.#cells = new Int32Array(buffer);
+    } else {
+      const slots = maxReservedFunctions ?? DEFAULT_MAX_RESERVED_FUNCTIONS;
+      if (!Number.isSafeInteger(slots) || slots < 0) throw new RangeError(`maxReservedFunctions must be a non-negative integer, got ${slots}`);
+      this.#cells = new Int32Array(new SharedArrayBuffer((slots + 1) * 2 * Int32Array.BYTES_PER_ELEMENT));
     }
-    const slots = options.maxReservedFunctions ?? DEFAULT_MAX_RESERVED_FUNCTIONS;
-    if (!Number.isSafeInteger(slots) || slots < 0) throw new RangeError(`maxReservedFunctions must be a non-negative integer, got ${slots}`);
-    this.#slots = slots;
-    this.#cells = new Int32Array(new SharedArrayBuffer((slots + 1) * 2 * Int32Array.BYTES_PER_ELEMENT));
+    this.#slotCount = this.#cells.length / 2 - 1;
   }
 
   get buffer(): SharedArrayBuffer {
@@ -58,17 +67,20 @@ export class ConcurrencyCounters {
     const index = this.#index(pool);
     const cells = this.#cells;
     for (;;) {
+      // Limit and count are read afresh on each try: after a limit is lowered, only the acquires that had read
+      // the old one can still get in (one per racing thread); then every acquire throttles until the count drains.
       const current = Atomics.load(cells, index);
       if (current >= Atomics.load(cells, index + 1)) return pool === UNRESERVED ? THROTTLED_UNRESERVED : THROTTLED_RESERVED;
       if (Atomics.compareExchange(cells, index, current, current + 1) === current) return index;
     }
   }
 
-  /** Gives back a lease from `acquire`, to the pool it came from even if that pool's limit changed since. */
+  /** Gives back a lease from `acquire`, to the counter it came from even if that pool's limit changed since. */
   release(lease: number): void {
     const cells = this.#cells;
     if (!Number.isSafeInteger(lease) || lease < 0 || lease >= cells.length || lease % 2 !== 0) throw new RangeError(`${lease} is not a lease`);
     for (;;) {
+      // A CAS rather than Atomics.sub, so that a double release is caught before the count goes negative.
       const current = Atomics.load(cells, lease);
       if (current <= 0) throw new RangeError('released more leases than were acquired');
       if (Atomics.compareExchange(cells, lease, current, current - 1) === current) return;
@@ -85,12 +97,12 @@ export class ConcurrencyCounters {
 
   #index(pool: number): number {
     if (pool === UNRESERVED) return 0;
-    if (!Number.isSafeInteger(pool) || pool < 0 || pool >= this.#slots) throw new RangeError(`no reserved slot ${pool} (there are ${this.#slots})`);
+    if (!Number.isSafeInteger(pool) || pool < 0 || pool >= this.#slotCount) throw new RangeError(`no reserved slot ${pool} (there are ${this.#slotCount})`);
     return 2 + pool * 2;
   }
 }
 
 function checkedLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 0 || limit > 0x7fff_ffff) throw new RangeError(`a concurrency limit must be an integer from 0 to 2^31-1, got ${limit}`);
+  if (!Number.isSafeInteger(limit) || limit < 0 || limit > LIMIT_MAX) throw new RangeError(`a concurrency limit must be an integer from 0 to ${LIMIT_MAX}, got ${limit}`);
   return limit;
 }

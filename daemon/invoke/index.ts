@@ -16,6 +16,8 @@ export interface InvokeRequest {
   readonly payload: Uint8Array;
   /** Decoded client context JSON. */
   readonly clientContext?: string;
+  /** An asynchronous event's request id, the same on every attempt; a new one otherwise. */
+  readonly requestId?: string;
 }
 
 export interface InvokeResult {
@@ -84,7 +86,7 @@ export class Invoker {
       throw new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${LIMITS.syncPayloadMaxBytes} bytes for the InvokeFunction operation`);
     }
     const { target } = request;
-    const requestId = this.#ids.uuid();
+    const requestId = request.requestId ?? this.#ids.uuid();
     const started = performance.now();
     const run = await this.#contexts.run(target, { requestId, payload: request.payload, ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }) });
     const settled = this.#settle(run, target, requestId, performance.now() - started);

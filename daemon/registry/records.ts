@@ -27,6 +27,8 @@ export interface FunctionSettings {
   readonly tracingMode: TracingMode;
   readonly architecture: Architecture;
   readonly ephemeralStorage: number;
+  /** DeadLetterConfig.TargetArn: where failed asynchronous events go; null without one. */
+  readonly deadLetterTarget: string | null;
 }
 
 export interface VersionRecord extends FunctionSettings {
@@ -70,6 +72,8 @@ export function fingerprint(version: FunctionSettings & { readonly codeSha256: s
   const fields = [
     version.codeSha256, version.runtime, version.role, version.handler, version.description, version.timeout,
     version.memorySize, environment, version.tracingMode, version.architecture, version.ephemeralStorage,
+    // Only when set, so versions published before dead-letter targets existed keep their fingerprint.
+    ...(version.deadLetterTarget === null ? [] : [version.deadLetterTarget]),
   ];
   return createHash('sha256').update(JSON.stringify(fields)).digest('base64');
 }
@@ -97,6 +101,7 @@ export function toFunctionConfiguration(scope: ArnScope, record: VersionRecord, 
     CodeSha256: record.codeSha256,
     Version: versionLabel(record.versionNumber),
     ...(record.environment === null ? {} : { Environment: { Variables: { ...record.environment } } }),
+    ...(record.deadLetterTarget === null ? {} : { DeadLetterConfig: { TargetArn: record.deadLetterTarget } }),
     TracingConfig: { Mode: record.tracingMode },
     RevisionId: record.revisionId,
     ...state,

@@ -3,11 +3,12 @@
  * version 0) and aliases. WAL with synchronous=NORMAL: a committed change survives the process being killed.
  * Every statement is prepared once; callers group multi-row changes with `transaction`.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStore } from '../sqlite.js';
 import type { Runtime } from '../limits.js';
 import type { AliasRecord, Architecture, TracingMode, VersionRecord } from './records.js';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const PROVISIONED_TABLE = `
   CREATE TABLE provisioned_concurrency (
@@ -23,10 +24,10 @@ const PROVISIONED_TABLE = `
 const MIGRATIONS: Readonly<Record<number, string>> = Object.freeze({
   1: 'ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER',
   2: PROVISIONED_TABLE,
+  3: 'ALTER TABLE versions ADD COLUMN dead_letter_target TEXT',
 });
 
 const SCHEMA = `
-  CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT;
   CREATE TABLE functions (
     name TEXT PRIMARY KEY,
     -- The highest version number ever published: numbers are not reused after a version is deleted.
@@ -52,6 +53,7 @@ const SCHEMA = `
     last_modified INTEGER NOT NULL,
     revision_id TEXT NOT NULL,
     source_fingerprint TEXT,
+    dead_letter_target TEXT,
     PRIMARY KEY (function_name, version_number)
   ) STRICT;
   CREATE TABLE aliases (
@@ -75,7 +77,8 @@ const VERSION_COLUMNS = `
   function_name AS functionName, version_number AS versionNumber, runtime, role, handler, description, timeout,
   memory_size AS memorySize, environment, tracing_mode AS tracingMode, architecture,
   ephemeral_storage AS ephemeralStorage, code_sha256 AS codeSha256, code_size AS codeSize,
-  last_modified AS lastModified, revision_id AS revisionId, source_fingerprint AS sourceFingerprint`;
+  last_modified AS lastModified, revision_id AS revisionId, source_fingerprint AS sourceFingerprint,
+  dead_letter_target AS deadLetterTarget`;
 
 const ALIAS_COLUMNS = `
   function_name AS functionName, name, version_number AS versionNumber, description,
@@ -108,25 +111,12 @@ interface AliasRow {
   readonly revisionId: string;
 }
 
-export class SchemaVersionError extends Error {
-  override readonly name = 'SchemaVersionError';
-}
-
 export class Store {
   readonly #db: Database.Database;
   readonly #statements: Statements;
 
   constructor(file: string) {
-    this.#db = new Database(file);
-    try {
-      this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = NORMAL');
-      this.#db.pragma('foreign_keys = ON');
-      this.#migrate();
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
+    this.#db = openStore(file, { name: 'registry', sql: SCHEMA, version: SCHEMA_VERSION, migrations: MIGRATIONS });
     this.#statements = prepareStatements(this.#db);
   }
 
@@ -267,26 +257,6 @@ export class Store {
   codeInUse(): Set<string> {
     return new Set((this.#statements.codeInUse.all() as { sha: string }[]).map((row) => row.sha));
   }
-
-  #migrate(): void {
-    this.#db.transaction(() => {
-      const hasTable = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
-      if (hasTable === undefined) {
-        this.#db.exec(SCHEMA);
-        this.#db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
-        return;
-      }
-      let found = (this.#db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version;
-      while (found !== undefined && found < SCHEMA_VERSION && MIGRATIONS[found] !== undefined) {
-        this.#db.exec(MIGRATIONS[found]!);
-        found += 1;
-        this.#db.prepare('UPDATE schema_version SET version = ?').run(found);
-      }
-      if (found !== SCHEMA_VERSION) {
-        throw new SchemaVersionError(`registry schema version ${String(found)} is not ${SCHEMA_VERSION}: this lambdad cannot read it`);
-      }
-    }).immediate();
-  }
 }
 
 function prepareStatements(db: Database.Database) {
@@ -311,10 +281,10 @@ function prepareStatements(db: Database.Database) {
     putVersion: db.prepare(`
       INSERT INTO versions (function_name, version_number, runtime, role, handler, description, timeout, memory_size,
         environment, tracing_mode, architecture, ephemeral_storage, code_sha256, code_size, last_modified, revision_id,
-        source_fingerprint)
+        source_fingerprint, dead_letter_target)
       VALUES (@functionName, @versionNumber, @runtime, @role, @handler, @description, @timeout, @memorySize,
         @environment, @tracingMode, @architecture, @ephemeralStorage, @codeSha256, @codeSize, @lastModified, @revisionId,
-        @sourceFingerprint)
+        @sourceFingerprint, @deadLetterTarget)
       ON CONFLICT (function_name, version_number) DO UPDATE SET
         runtime = excluded.runtime, role = excluded.role, handler = excluded.handler,
         description = excluded.description, timeout = excluded.timeout, memory_size = excluded.memory_size,

@@ -22,6 +22,7 @@ export interface FunctionConfiguration {
   /** `$LATEST` or `1`, `2`, … */
   Version: string;
   Environment?: EnvironmentResponse;
+  DeadLetterConfig?: { TargetArn: string };
   TracingConfig: { Mode: 'Active' | 'PassThrough' };
   RevisionId: string;
   State: 'Pending' | 'Active' | 'Inactive' | 'Failed';
@@ -47,6 +48,8 @@ export interface FunctionConfigInput {
   Environment?: { Variables?: Record<string, string> };
   TracingConfig?: { Mode?: string };
   EphemeralStorage?: { Size?: number };
+  /** An empty TargetArn removes the dead-letter queue. */
+  DeadLetterConfig?: { TargetArn?: string };
 }
 
 export interface CreateFunctionInput extends FunctionConfigInput {

@@ -52,6 +52,7 @@ export function settingsForCreate(input: CreateFunctionInput): FunctionSettings 
     architecture: input.Architectures === undefined ? DEFAULT_ARCHITECTURE : checkArchitectures(input.Architectures),
     ephemeralStorage: input.EphemeralStorage === undefined ? LIMITS.ephemeralStorageDefaultMb : checkEphemeralStorage(input.EphemeralStorage),
     tracingMode: input.TracingConfig === undefined ? DEFAULT_TRACING_MODE : checkTracing(input.TracingConfig),
+    deadLetterTarget: input.DeadLetterConfig === undefined ? null : checkDeadLetterTarget(input.DeadLetterConfig),
   };
   const variables = input.Environment === undefined ? null : checkEnvironmentKeys(input.Environment);
   return { ...settings, runtime: checkRuntime(input.Runtime), environment: checkEnvironmentValues(variables) };
@@ -68,6 +69,7 @@ export function settingsForUpdate(current: FunctionSettings, input: FunctionConf
     ephemeralStorage: input.EphemeralStorage === undefined ? current.ephemeralStorage : checkEphemeralStorage(input.EphemeralStorage),
     tracingMode: input.TracingConfig === undefined ? current.tracingMode : checkTracing(input.TracingConfig),
     architecture: current.architecture,
+    deadLetterTarget: input.DeadLetterConfig === undefined ? current.deadLetterTarget : checkDeadLetterTarget(input.DeadLetterConfig),
   };
   // Environment.Variables replaces the whole map; an Environment without Variables clears it.
   const variables = input.Environment === undefined ? undefined : checkEnvironmentKeys(input.Environment);
@@ -283,4 +285,16 @@ export function listsAllVersions(functionVersion: unknown): boolean {
   if (functionVersion === undefined) return false;
   if (functionVersion !== 'ALL') throw validationError(functionVersion, 'functionVersion', 'Member must satisfy enum value set: [ALL]');
   return true;
+}
+
+const QUEUE_ARN = /^arn:aws:sqs:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,80}$/;
+
+/** DeadLetterConfig.TargetArn: a queue's ARN, or empty (no dead-letter queue). SNS topics are not emulated. */
+function checkDeadLetterTarget(config: { TargetArn?: string }): string | null {
+  const arn = config.TargetArn;
+  if (arn === undefined || arn === '') return null;
+  if (typeof arn !== 'string' || !QUEUE_ARN.test(arn)) {
+    throw invalidParameter(`The provided target ARN ${String(arn)} is invalid: lambdad's dead-letter targets are queues (arn:aws:sqs:<region>:<account>:<name>).`);
+  }
+  return arn;
 }

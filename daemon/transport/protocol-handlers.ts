@@ -54,6 +54,26 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
     return {};
   },
   ListProvisionedConcurrencyConfigs: (service, { FunctionName, ...page }) => service.listProvisionedConcurrencyConfigs(FunctionName, page),
+  PutFunctionEventInvokeConfig: (service, { FunctionName, Qualifier, ...input }) => service.putFunctionEventInvokeConfig(FunctionName, Qualifier, input),
+  UpdateFunctionEventInvokeConfig: (service, { FunctionName, Qualifier, ...input }) => service.updateFunctionEventInvokeConfig(FunctionName, Qualifier, input),
+  GetFunctionEventInvokeConfig: (service, input) => service.getFunctionEventInvokeConfig(input.FunctionName, input.Qualifier),
+  DeleteFunctionEventInvokeConfig: (service, input) => {
+    service.deleteFunctionEventInvokeConfig(input.FunctionName, input.Qualifier);
+    return {};
+  },
+  ListFunctionEventInvokeConfigs: (service, { FunctionName, ...page }) => service.listFunctionEventInvokeConfigs(FunctionName, page),
+  CreateQueue: (service, input) => service.createQueue(input.QueueName, input.VisibilityTimeout),
+  DeleteQueue: (service, input) => {
+    service.deleteQueue(input.QueueName);
+    return {};
+  },
+  ListQueues: (service) => ({ Queues: service.listQueues() }),
+  SendMessage: (service, input) => service.sendMessage(input.QueueName, input.MessageBody),
+  ReceiveMessage: (service, input) => ({ Messages: service.receiveMessages(input.QueueName, input.MaxNumberOfMessages, input.VisibilityTimeout) }),
+  DeleteMessage: (service, input) => {
+    service.deleteMessage(input.QueueName, input.ReceiptHandle);
+    return {};
+  },
   Invoke: async (service, input) => {
     const result = await service.invoke({
       functionName: input.FunctionName,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../dist/daemon/config.js';
-import { Daemon } from '../../dist/daemon/daemon.js';
+import { Daemon, type DaemonOptions } from '../../dist/daemon/daemon.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/functions', import.meta.url));
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
@@ -23,16 +23,16 @@ export interface TestDaemon {
  * Tests of behaviour behind the door start the daemon with `auth: 'none'` unless they ask for `sigv4`;
  * the authentication tests and the SDK suite go through SigV4.
  */
-export async function startDaemon(flags: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'lambdad-test-'))): Promise<TestDaemon> {
+export async function startDaemon(flags: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'lambdad-test-')), options: DaemonOptions = {}): Promise<TestDaemon> {
   const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', auth: 'none', ...flags });
-  const daemon = await Daemon.start(config);
+  const daemon = await Daemon.start(config, options);
   const handle: TestDaemon = {
     daemon,
     dataDir,
     credentials: () => JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')),
     restart: async () => {
       await daemon.stop();
-      return startDaemon(flags, dataDir);
+      return startDaemon(flags, dataDir, options);
     },
     stop: async () => {
       await daemon.stop();

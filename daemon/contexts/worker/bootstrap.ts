@@ -13,6 +13,7 @@ import { captureBaseline, thaw } from './event-loop.js';
 import { loadHandler, type Handler } from './handler-loader.js';
 import { LogCapture } from './log-capture.js';
 import { MemoryGuard } from './memory-guard.js';
+import { parseEvent } from '../../invoke/payload.js';
 
 interface BoundRuntime {
   readonly binding: ContextBinding;
@@ -22,7 +23,6 @@ interface BoundRuntime {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Shared with the main thread, which reads it after each task — even one that killed this thread. */
 const journal = new Journal((workerData as { journal: SharedArrayBuffer }).journal);
@@ -97,15 +97,6 @@ function reply(fields: InvokeReply): InvokeReply {
       return fields;
     },
   }) as unknown as InvokeReply;
-}
-
-function parseEvent(payload: Uint8Array): { ok: true; event: unknown } | { ok: false; message: string } {
-  if (payload.byteLength === 0) return { ok: true, event: {} };
-  try {
-    return { ok: true, event: JSON.parse(decoder.decode(payload)) };
-  } catch (error) {
-    return { ok: false, message: `Could not parse request body into json: Could not parse payload into json: ${(error as Error).message}` };
-  }
 }
 
 function parseClientContext(text: string | undefined): ClientContext | undefined {

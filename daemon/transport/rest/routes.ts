@@ -124,6 +124,7 @@ function invokeReply(output: unknown): RestReply {
 const FUNCTIONS = '/2015-03-31/functions';
 const FUNCTION = `${FUNCTIONS}/{FunctionName}`;
 const PROVISIONED = '/2019-09-30/functions/{FunctionName}/provisioned-concurrency';
+const EVENT_INVOKE_CONFIG = '/2019-09-25/functions/{FunctionName}/event-invoke-config';
 
 export const ROUTES: readonly RestRoute[] = Object.freeze([
   {
@@ -173,5 +174,10 @@ export const ROUTES: readonly RestRoute[] = Object.freeze([
   { method: 'PUT', path: PROVISIONED, operation: 'PutProvisionedConcurrencyConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(202) },
   { method: 'GET', path: PROVISIONED, operation: 'GetProvisionedConcurrencyConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
   { method: 'DELETE', path: PROVISIONED, operation: 'DeleteProvisionedConcurrencyConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: empty(204) },
+  { method: 'GET', path: `${EVENT_INVOKE_CONFIG}/list`, operation: 'ListFunctionEventInvokeConfigs', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Marker', 'MaxItems'], ['MaxItems']), reply: json(200) },
+  { method: 'PUT', path: EVENT_INVOKE_CONFIG, operation: 'PutFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
+  { method: 'POST', path: EVENT_INVOKE_CONFIG, operation: 'UpdateFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
+  { method: 'GET', path: EVENT_INVOKE_CONFIG, operation: 'GetFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
+  { method: 'DELETE', path: EVENT_INVOKE_CONFIG, operation: 'DeleteFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: empty(204) },
   { method: 'POST', path: `${FUNCTION}/invocations`, operation: 'Invoke', maxBodyBytes: LIMITS.syncPayloadMaxBytes, input: invokeInput, reply: invokeReply },
 ]);
