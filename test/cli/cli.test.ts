@@ -258,6 +258,33 @@ describe('concurrency', () => {
   });
 });
 
+describe('asynchronous invocation and queues', () => {
+  it('queues an Event invoke whose success record reaches a queue, read and deleted from the CLI', async () => {
+    const queue = await ok(['create-queue', '--queue-name', 'cli-outcomes', '--visibility-timeout', '5']);
+    expect(queue).toMatchObject({ QueueName: 'cli-outcomes', QueueArn: 'arn:aws:sqs:us-east-1:000000000000:cli-outcomes', VisibilityTimeout: 5 });
+    await createFromDirectory('cli-async', 'counter.handler');
+    const config = await ok(['put-function-event-invoke-config', '--function-name', 'cli-async', '--maximum-retry-attempts', '0', '--destination-config', `OnSuccess={Destination=${queue.QueueArn}}`]);
+    expect(config).toMatchObject({ MaximumRetryAttempts: 0, DestinationConfig: { OnSuccess: { Destination: queue.QueueArn } } });
+    expect((await ok(['list-function-event-invoke-configs', '--function-name', 'cli-async'])).FunctionEventInvokeConfigs).toHaveLength(1);
+
+    expect(await ok(['invoke', '--function-name', 'cli-async', '--invocation-type', 'Event', '--payload', '{"from":"cli"}', 'event.json'])).toEqual({ StatusCode: 202 });
+    let received: any;
+    const deadline = Date.now() + 15_000;
+    do {
+      received = await ok(['receive-message', '--queue-name', queue.QueueArn, '--codec', 'protobuf']);
+    } while ((received.Messages ?? []).length === 0 && Date.now() < deadline);
+    const [message] = received.Messages;
+    expect(JSON.parse(message.Body)).toMatchObject({ requestContext: { condition: 'Success' }, requestPayload: { from: 'cli' }, responsePayload: { count: 1 } });
+    expect(message.Attributes.ApproximateReceiveCount).toBe('1');
+    expect((await lambdad(['delete-message', '--queue-name', 'cli-outcomes', '--receipt-handle', message.ReceiptHandle])).code).toBe(0);
+    const sent = await ok(['send-message', '--queue-name', 'cli-outcomes', '--message-body', 'by hand']);
+    expect(sent.MD5OfMessageBody).toBe(createHash('md5').update('by hand').digest('hex'));
+    expect((await ok(['list-queues'])).Queues.map((q: { QueueName: string }) => q.QueueName)).toContain('cli-outcomes');
+    expect((await lambdad(['delete-function-event-invoke-config', '--function-name', 'cli-async'])).code).toBe(0);
+    expect((await lambdad(['delete-queue', '--queue-name', 'cli-outcomes'])).code).toBe(0);
+  });
+});
+
 describe('errors', () => {
   it('prints a service error as the AWS CLI does, with exit code 254', async () => {
     const run = await lambdad(['get-function-configuration', '--function-name', 'nope']);

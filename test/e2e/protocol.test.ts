@@ -84,6 +84,32 @@ describe.each(['msgpack', 'protobuf'] as const)('over %s', (codec) => {
     await expect(client.getFunctionConfiguration({ FunctionName: fn })).rejects.toMatchObject({ code: 'ResourceNotFoundException', status: 404 });
   });
 
+  it('queues Event invokes whose records reach a queue, and manages configs and queues', async () => {
+    const fn = name('async');
+    const queue = await client.createQueue({ QueueName: name('outcomes') });
+    await client.createFunction({ FunctionName: fn, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'counter.handler', Code: { Directory: `${FIXTURES}/behaviours` } });
+    await client.putFunctionEventInvokeConfig({ FunctionName: fn, MaximumRetryAttempts: 1, DestinationConfig: { OnSuccess: { Destination: queue.QueueArn } } });
+    expect(await client.updateFunctionEventInvokeConfig({ FunctionName: fn, MaximumEventAgeInSeconds: 600 })).toMatchObject({ MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 600 });
+    expect((await client.getFunctionEventInvokeConfig({ FunctionName: fn })).DestinationConfig.OnSuccess?.Destination).toBe(queue.QueueArn);
+    expect((await client.listFunctionEventInvokeConfigs({ FunctionName: fn })).FunctionEventInvokeConfigs).toHaveLength(1);
+
+    const queued = await client.invoke(fn, { via: codec }, { invocationType: 'Event' });
+    expect(queued.StatusCode).toBe(202);
+    let messages: Awaited<ReturnType<LambdadClient['receiveMessage']>>['Messages'] = [];
+    const deadline = Date.now() + 15_000;
+    while (messages.length === 0 && Date.now() < deadline) {
+      messages = (await client.receiveMessage({ QueueName: queue.QueueArn, MaxNumberOfMessages: 10 })).Messages ?? [];
+      if (messages.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(JSON.parse(messages[0]!.Body)).toMatchObject({ requestContext: { requestId: queued.RequestId, condition: 'Success' }, requestPayload: { via: codec } });
+    await client.deleteMessage({ QueueName: queue.QueueName, ReceiptHandle: messages[0]!.ReceiptHandle });
+    expect((await client.sendMessage({ QueueName: queue.QueueName, MessageBody: 'hello' })).MessageId).toEqual(expect.any(String));
+    expect((await client.listQueues()).Queues.map((q) => q.QueueName)).toContain(queue.QueueName);
+    await client.deleteFunctionEventInvokeConfig({ FunctionName: fn });
+    await client.deleteQueue({ QueueName: queue.QueueName });
+    await expect(client.receiveMessage({ QueueName: queue.QueueName })).rejects.toMatchObject({ code: 'ResourceNotFoundException' });
+  });
+
   it('answers 256 invocations in flight on one connection, each with its own result', async () => {
     const fn = name('echo');
     // 256 cold starts at once on a 2-core machine: the time limit is for the machine, not the function.

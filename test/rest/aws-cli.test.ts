@@ -72,6 +72,25 @@ describe.skipIf(!available)('the AWS CLI v2 against lambdad', () => {
 
     const viaAlias = await aws(`invoke --function-name MyFunction --qualifier MyAlias --cli-binary-format raw-in-base64-out --payload '{}' alias.json`);
     expect(viaAlias).toEqual({ StatusCode: 200, ExecutedVersion: '2' });
+
+    expect(await aws(`put-function-concurrency --function-name MyFunction --reserved-concurrent-executions 100`)).toEqual({ ReservedConcurrentExecutions: 100 });
+    expect((await aws(`get-account-settings`)).AccountLimit).toMatchObject({ ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 900 });
+  });
+
+  it('queues an Event invoke (202) and runs it; configures where its outcome goes', async () => {
+    harness.daemon.service.createQueue('outcomes');
+    const config = await aws(`put-function-event-invoke-config --function-name MyFunction --maximum-retry-attempts 1 --destination-config OnSuccess={Destination=arn:aws:sqs:us-east-1:000000000000:outcomes}`);
+    expect(config).toMatchObject({ FunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:MyFunction:$LATEST', MaximumRetryAttempts: 1, DestinationConfig: { OnSuccess: { Destination: 'arn:aws:sqs:us-east-1:000000000000:outcomes' } } });
+    const queued = await aws(`invoke --function-name MyFunction --invocation-type Event --cli-binary-format raw-in-base64-out --payload '{ "key": "value" }' event.json`);
+    expect(queued).toEqual({ StatusCode: 202 });
+    expect(readFileSync(join(work, 'event.json'), 'utf8')).toBe('');
+    const deadline = Date.now() + 15_000;
+    let messages = harness.daemon.service.receiveMessages('outcomes', 1);
+    while (messages.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      messages = harness.daemon.service.receiveMessages('outcomes', 1);
+    }
+    expect(JSON.parse(messages[0]!.Body)).toMatchObject({ requestContext: { condition: 'Success' }, requestPayload: { key: 'value' }, responsePayload: { received: { key: 'value' } } });
   });
 
   it('reports errors as the AWS CLI does, exit code 254', async () => {

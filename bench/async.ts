@@ -1,0 +1,69 @@
+/**
+ * `npm run bench` (async part): how long an Event invoke takes until its 202 (the event committed to the
+ * store), against a synchronous invoke of the same no-op in the same run, both over HTTP (undici, keep-alive)
+ * to `lambdad start --auth none` in its own process. Sequential calls; 5 rounds, medians. The events run in
+ * the background meanwhile, as they would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { latency, startProcess, type Call } from './load.js';
+import { writeReport } from './report.js';
+import { summarize } from './stats.js';
+
+const ROUNDS = 5;
+const CALLS = 1_000;
+const WARM_UP_CALLS = 200;
+const ROLE = 'arn:aws:iam::000000000000:role/bench';
+const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
+const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+const EVENT = JSON.stringify({ key: 'value', n: 1 });
+const INVOKE_PATH = '/2015-03-31/functions/noop/invocations';
+
+function invoker(pool: Pool, invocationType: 'RequestResponse' | 'Event', expected: number): Call {
+  return async () => {
+    const { statusCode, body } = await pool.request({ method: 'POST', path: INVOKE_PATH, body: EVENT, headers: { 'x-amz-invocation-type': invocationType } });
+    await body.text();
+    if (statusCode !== expected) throw new Error(`${invocationType} answered ${statusCode}`);
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-async-'));
+  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--auth', 'none', '--data-dir', dataDir], /listening on (http:\/\/\S+)/);
+  const pool = new Pool(daemon.match[1]!, { connections: 1, pipelining: 1 });
+  try {
+    const created = await pool.request({
+      method: 'POST',
+      path: '/2015-03-31/functions',
+      body: JSON.stringify({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } }),
+    });
+    await created.body.text();
+    const calls: Record<string, Call> = { sync: invoker(pool, 'RequestResponse', 200), event: invoker(pool, 'Event', 202) };
+    const rounds: Record<string, number[]> = {};
+    const record = (key: string, value: number): void => {
+      (rounds[key] ??= []).push(Math.round(value * 10) / 10);
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      const measured: Record<string, { p50: number; p99: number }> = {};
+      for (const [name, call] of Object.entries(calls)) {
+        const { p50, p99 } = summarize(await latency(call, WARM_UP_CALLS, CALLS));
+        measured[name] = { p50: p50 * 1000, p99: p99 * 1000 };
+        record(`${name}P50us`, measured[name]!.p50);
+        record(`${name}P99us`, measured[name]!.p99);
+      }
+      record('eventToSyncP50Ratio', measured.event!.p50 / measured.sync!.p50);
+      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${Object.entries(measured).map(([name, m]) => `${name} p50 ${m.p50.toFixed(0)} µs p99 ${m.p99.toFixed(0)} µs`).join(', ')}\n`);
+    }
+    writeReport('async', { ROUNDS, CALLS, WARM_UP_CALLS }, rounds);
+  } finally {
+    await pool.close();
+    daemon.child.kill('SIGTERM');
+    await new Promise((resolve) => daemon.child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
