@@ -96,6 +96,8 @@ export class ExecutionContexts {
   readonly #refilling = new Set<number>();
   /** Every context not yet dead, whatever it is doing: what close() must end. */
   readonly #live = new Set<ExecutionContext>();
+  /** Contexts bound to a function version (idle, busy or provisioned): what the account's limit bounds. */
+  readonly #serving = new Set<ExecutionContext>();
   /** Provisioned-concurrency configs by their id, and their idle contexts by function version. */
   readonly #provisionings = new Map<string, Provisioning>();
   readonly #provisionedIdle = new Map<string, WarmContext[]>();
@@ -129,17 +131,19 @@ export class ExecutionContexts {
       streamName = warm.logStreamName;
       boundAt = warm.boundAt;
     } else {
+      // A new context is about to serve a function: at the account's limit, the longest idle one makes room.
+      this.#makeRoom();
       const spare = this.#spares.get(configuration.MemorySize)?.shift();
       if (spare !== undefined) {
         context = spare;
       } else {
         const started = performance.now();
-        this.#makeRoom();
         context = await this.#startContext(configuration.MemorySize);
         threadStartMs = performance.now() - started;
       }
       streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
       binding = this.#binding(target, streamName, context, 'on-demand');
+      this.#serving.add(context);
     }
 
     try {
@@ -275,6 +279,7 @@ export class ExecutionContexts {
     this.#scheduleRefill(configuration.MemorySize);
     const streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
     const binding = this.#binding(target, streamName, context, 'provisioned-concurrency');
+    this.#serving.add(context);
     const limitMs = Math.max(LIMITS.provisionedInitMinMs, configuration.Timeout * 1000);
     const { reply, initLogs } = await context.initialize(provisioning.versionKey, binding, limitMs);
     if (initLogs.length > 0) provisioning.onInitLogs(streamName, initLogs);
@@ -308,8 +313,7 @@ export class ExecutionContexts {
 
   /** At the cap, ends the warm context idle the longest, whichever function it serves. */
   #makeRoom(): void {
-    const spares = [...this.#spares.values()].reduce((sum, list) => sum + list.length, 0);
-    if (this.#live.size - spares < this.#options.maxContexts) return;
+    if (this.#serving.size < this.#options.maxContexts) return;
     let oldest: { key: string; list: WarmContext[] } | null = null;
     for (const [key, list] of this.#warm) {
       // Each list is oldest first.
@@ -395,6 +399,7 @@ export class ExecutionContexts {
   /** A context that died while idle (a spare or a warm one) must not be handed out. */
   #forget(dead: ExecutionContext): void {
     this.#live.delete(dead);
+    this.#serving.delete(dead);
     for (const provisioning of this.#provisionings.values()) {
       if (!provisioning.contexts.delete(dead)) continue;
       const idle = this.#provisionedIdle.get(provisioning.versionKey);
