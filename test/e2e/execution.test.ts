@@ -138,7 +138,8 @@ describe('completion rules of the Node.js runtime', () => {
     create('cb-no-wait', 'callbacks.noWait');
     const waited = await invoke('cb-waits');
     expect(json(waited.payload)).toEqual({ waited: true });
-    expect(waited.log).toMatch(/\tDuration: (1\d\d|[2-9]\d\d|\d{4,})\.\d\d ms/);
+    // It waited for the 100 ms timer (libuv's millisecond loop clock can fire it a fraction early).
+    expect(Number(/\tDuration: ([\d.]+) ms/.exec(waited.log)?.[1])).toBeGreaterThanOrEqual(95);
     const noWait = await invoke('cb-no-wait');
     expect(json(noWait.payload)).toEqual({ late: 0 });
     expect(Number(/\tDuration: ([\d.]+) ms/.exec(noWait.log)?.[1])).toBeLessThan(100);
