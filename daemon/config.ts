@@ -27,6 +27,8 @@ export interface Config {
   readonly aliasRouting: 'smooth' | 'random';
   /** `sigv4`: every request is signed with the daemon's credentials; `none`: loopback only, unsigned. */
   readonly auth: 'sigv4' | 'none';
+  /** `sigv4`: scrapes of /metrics are signed too; `loopback`: unsigned from loopback, signed from elsewhere. */
+  readonly metricsAuth: 'loopback' | 'sigv4';
   /** PEM files: when both are set the port serves https and wss. */
   readonly tlsCert: string;
   readonly tlsKey: string;
@@ -101,6 +103,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'asyncRetryDelayMs', flag: 'async-retry-delay-ms', env: 'LAMBDAD_ASYNC_RETRY_DELAY_MS', help: 'delay before the first retry of a failed Event invoke (the second waits twice as long)', parse: integerIn(0, 3_600_000) },
   { key: 'aliasRouting', flag: 'alias-routing', env: 'LAMBDAD_ALIAS_ROUTING', help: 'weighted aliases: smooth (exact split) or random (per call, as AWS)', parse: oneOf(['smooth', 'random'] as const) },
   { key: 'auth', flag: 'auth', env: 'LAMBDAD_AUTH', help: 'sigv4: requests are signed with the daemon credentials; none: unsigned, loopback only', parse: oneOf(['sigv4', 'none'] as const) },
+  { key: 'metricsAuth', flag: 'metrics-auth', env: 'LAMBDAD_METRICS_AUTH', help: 'loopback: /metrics unsigned from loopback (signed from elsewhere); sigv4: always signed', parse: oneOf(['loopback', 'sigv4'] as const) },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
   { key: 'tlsKey', flag: 'tls-key', env: 'LAMBDAD_TLS_KEY', help: 'PEM private key of --tls-cert', parse: optionalFile },
 ]);
@@ -119,6 +122,7 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   aliasRouting: 'smooth',
   asyncRetryDelayMs: '60000',
   auth: 'sigv4',
+  metricsAuth: 'loopback',
   tlsCert: '',
   tlsKey: '',
 });

@@ -15,6 +15,8 @@ import { Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
 import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
 import { LogStore } from './observability/log-store.js';
+import { Metrics } from './observability/metrics.js';
+import { METRICS_PATH, metricsEndpoint } from './transport/metrics-endpoint.js';
 import { Registry } from './registry/index.js';
 import { AliasRouting } from './routing/index.js';
 import { LambdaService } from './service.js';
@@ -79,16 +81,18 @@ export class Daemon {
       clock,
       ids,
     });
-    const invoker = new Invoker({ contexts, logs, clock, ids });
-    const codeLinks = new CodeLinks((codeSha256) => registry.codeZipFile(codeSha256), clock);
     const concurrency = new ConcurrencyScheduler(config.accountConcurrency, registry.reservations());
+    const metrics = new Metrics({ accountLimit: () => concurrency.accountLimit, unreservedInFlight: () => concurrency.inFlight(), reservations: () => concurrency.reservations() });
+    const invoker = new Invoker({ contexts, logs, clock, ids, metrics });
+    const codeLinks = new CodeLinks((codeSha256) => registry.codeZipFile(codeSha256), clock);
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
-    const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log });
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues });
+    const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
+    http.route(METRICS_PATH, metricsEndpoint(metrics, verifier, config.metricsAuth === 'sigv4'));
     const protocol = new ProtocolServer(service, verifier);
     protocol.attach(http.server);
     const rest = new RestApi(service, verifier, ids);
@@ -112,13 +116,12 @@ export class Daemon {
       (event) => service.attemptEvent(event),
       new DestinationDelivery({
         enqueue: (functionName, qualifier, payload) => events.enqueue(functionName, qualifier, payload),
-        send: (queue, body, attributes) => {
-          // A destination queue deleted since the config was made: the record is lost, as on AWS, and said so.
-          try {
-            queues.sendMessage(queue, body, attributes);
-          } catch (error) {
-            log('destination-failed', { queue, error: (error as Error).message });
-          }
+        send: (queue, body, attributes) => void queues.sendMessage(queue, body, attributes),
+        failed: (kind, event, target, error) => {
+          const resource = event.qualifier ?? '$LATEST';
+          if (kind === 'destination') metrics.destinationFailed(event.functionName, resource);
+          else metrics.deadLetterFailed(event.functionName, resource);
+          log(`${kind}-failed`, { requestId: event.id, target, error: error.message });
         },
         deadLetterTarget: (event) => service.deadLetterTarget(event),
       }),

@@ -11,7 +11,8 @@ import { invalidParameter, LambdaError, validationError } from './errors.js';
 import { formatLastModified, type InvokeTarget, type ProvisionedRecord } from './registry/index.js';
 import type { AsyncInvocations, AttemptOutcome, EventInvokeConfigInput, FunctionEventInvokeConfig } from './invoke/async/index.js';
 import type { EventRecord } from './invoke/async/event-store.js';
-import type { Invoker } from './invoke/index.js';
+import { resourceOf, type Invoker } from './invoke/index.js';
+import type { Metrics } from './observability/metrics.js';
 import { parseEvent } from './invoke/payload.js';
 import type { QueueInfo, QueueMessage, Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
@@ -140,8 +141,10 @@ export class LambdaService {
   readonly #routing: AliasRouting;
   readonly #async: AsyncInvocations;
   readonly #queues: Queues;
+  readonly #metrics: Metrics;
 
-  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting; async: AsyncInvocations; queues: Queues }) {
+  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting; async: AsyncInvocations; queues: Queues; metrics: Metrics }) {
+    this.#metrics = parts.metrics;
     this.#async = parts.async;
     this.#queues = parts.queues;
     this.#routing = parts.routing;
@@ -352,12 +355,12 @@ export class LambdaService {
     const target = this.#routing.route(resolved);
 
     // Admitted or throttled before any execution context is touched; the lease goes back on every path.
-    const lease = this.#concurrency.acquire(target.configuration.FunctionName);
+    const lease = this.#admit(target);
     let result;
     try {
       result = await this.#invoker.invoke({ target, payload: input.payload, ...(clientContext === undefined ? {} : { clientContext }) });
     } finally {
-      this.#concurrency.release(lease);
+      this.#dismiss(target, lease);
     }
     return {
       statusCode: 200,
@@ -380,7 +383,7 @@ export class LambdaService {
     const parsed = parseEvent(input.payload);
     if (!parsed.ok) throw new LambdaError('InvalidRequestContentException', parsed.message);
     const target = this.#registry.resolveForInvoke(input.functionName, input.qualifier);
-    const requestId = this.#async.enqueue(target.configuration.FunctionName, qualifierOf(target), input.payload);
+    const requestId = this.#async.enqueue(target.configuration.FunctionName, resourceOf(target), input.payload);
     return { statusCode: 202, requestId, payload: new Uint8Array(0), log: '' };
   }
 
@@ -399,7 +402,7 @@ export class LambdaService {
     const target = this.#routing.route(resolved);
     let lease: number;
     try {
-      lease = this.#concurrency.acquire(target.configuration.FunctionName);
+      lease = this.#admit(target);
     } catch (error) {
       if (error instanceof LambdaError && error.code === 'TooManyRequestsException') return { kind: 'throttled' };
       throw error;
@@ -412,8 +415,26 @@ export class LambdaService {
       if (error instanceof LambdaError && error.code === 'ServiceException') return { kind: 'stopping' };
       throw error;
     } finally {
-      this.#concurrency.release(lease);
+      this.#dismiss(target, lease);
     }
+  }
+
+  /** A concurrency lease for one invocation of `target`, or TooManyRequestsException (counted as a throttle). */
+  #admit(target: InvokeTarget): number {
+    const functionName = target.configuration.FunctionName;
+    try {
+      const lease = this.#concurrency.acquire(functionName);
+      this.#metrics.running(functionName, 1);
+      return lease;
+    } catch (error) {
+      if (error instanceof LambdaError && error.code === 'TooManyRequestsException') this.#metrics.throttled(functionName, resourceOf(target), error.details.Reason ?? '');
+      throw error;
+    }
+  }
+
+  #dismiss(target: InvokeTarget, lease: number): void {
+    this.#concurrency.release(lease);
+    this.#metrics.running(target.configuration.FunctionName, -1);
   }
 
   /** The dead-letter target of the version an event runs (its DeadLetterConfig), if any. */
@@ -495,9 +516,4 @@ export class LambdaService {
 /** The execution contexts' name for one provisioned-concurrency config. */
 function provisioningId(record: Pick<ProvisionedRecord, 'functionName' | 'qualifier'>): string {
   return `${record.functionName}:${record.qualifier}`;
-}
-
-/** The qualifier the caller named (from `?Qualifier` or the label), or null for an unqualified call. */
-function qualifierOf(target: InvokeTarget): string | null {
-  return target.invokedFunctionArn.split(':')[7] ?? null;
 }

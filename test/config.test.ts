@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       asyncRetryDelayMs: 60000,
       aliasRouting: 'smooth',
       auth: 'sigv4',
+      metricsAuth: 'loopback',
       tlsCert: '',
       tlsKey: '',
       credentials: null,

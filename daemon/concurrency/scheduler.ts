@@ -100,6 +100,11 @@ export class ConcurrencyScheduler {
     this.#counters.release(lease);
   }
 
+  /** Every reservation, by function name. */
+  reservations(): Map<string, number> {
+    return new Map([...this.#slots].map(([name, slot]) => [name, this.#counters.limit(slot)]));
+  }
+
   /** Invocations running now: of one function's reservation, or (no name) of the unreserved pool. */
   inFlight(functionName?: string): number {
     return this.#counters.inFlight(functionName === undefined ? UNRESERVED : this.#slots.get(functionName) ?? UNRESERVED);

@@ -7,6 +7,7 @@ import { JOURNAL_LOG_BYTES, type ContextRun, type ExecutionContexts, type LogRec
 import { LambdaError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { LogStore } from '../observability/log-store.js';
+import type { Metrics } from '../observability/metrics.js';
 import { endLine, reportLine, startLine, timeoutLine, type ReportFields } from '../observability/report.js';
 import type { InvokeTarget } from '../registry/index.js';
 
@@ -53,11 +54,13 @@ export class Invoker {
   readonly #logs: LogStore;
   readonly #clock: Clock;
   readonly #ids: Ids;
+  readonly #metrics: Metrics;
   readonly #running = new Set<Promise<unknown>>();
   #closing = false;
 
-  constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids }) {
+  constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids; metrics: Metrics }) {
     this.#contexts = options.contexts;
+    this.#metrics = options.metrics;
     this.#logs = options.logs;
     this.#clock = options.clock;
     this.#ids = options.ids;
@@ -112,6 +115,15 @@ export class Invoker {
       },
     );
     this.#logs.append(target.configuration.LoggingConfig.LogGroup, run.logStreamName, records);
+    this.#metrics.invoked(
+      { functionName: target.configuration.FunctionName, resource: resourceOf(target), executedVersion: target.executedVersion },
+      {
+        durationMs: settled.durationMs,
+        maxMemoryUsedBytes: Math.ceil(settled.peakMemoryBytes / MIB) * MIB,
+        ...(settled.initDurationMs === undefined ? {} : { initDurationMs: settled.initDurationMs }),
+        ...(settled.failed ? { errorType: settled.status?.kind === 'timeout' ? 'Sandbox.Timedout' : settled.status?.kind === 'error' ? settled.status.errorType : 'Function' } : {}),
+      },
+    );
 
     return {
       requestId,
@@ -178,4 +190,9 @@ export class Invoker {
       }
     }
   }
+}
+
+/** The qualifier the caller named (metrics' `resource`): `$LATEST` when unqualified. */
+export function resourceOf(target: InvokeTarget): string {
+  return target.invokedFunctionArn.split(':')[7] ?? '$LATEST';
 }

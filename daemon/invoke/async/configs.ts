@@ -29,8 +29,8 @@ export interface FunctionEventInvokeConfig {
 
 /** Where records and dead letters go: a lambdad function (invoked asynchronously) or a lambdad queue. */
 export interface Destinations {
-  /** Delivers an invocation record to `destination` (nothing when null). Runs inside the event store's transaction. */
-  deliver(destination: string | null, record: string): void;
+  /** Delivers `event`'s invocation record to `destination` (nothing when null). Runs inside the event store's transaction. */
+  deliver(event: EventRecord, destination: string | null, record: string): void;
   /** Sends a failed event to its function's dead-letter queue, when the function has one. */
   deadLetter(event: EventRecord, errorMessage: string | null): void;
 }

@@ -9,8 +9,10 @@ import type { EventRecord } from './event-store.js';
 export interface DeliveryTargets {
   /** Queues an event for a function (durably, in the caller's transaction). */
   enqueue(functionName: string, qualifier: string | null, payload: Uint8Array): void;
-  /** Sends a message to a lambdad queue, by name. */
+  /** Sends a message to a lambdad queue, by name; throws if it cannot (the queue was deleted). */
   send(queueName: string, body: string, attributes?: Record<string, { DataType: 'String' | 'Number'; StringValue: string }>): void;
+  /** A record or dead letter that could not be delivered: lost, as on AWS, and reported. */
+  failed(kind: 'destination' | 'dead-letter', event: EventRecord, target: string, error: Error): void;
   /** The dead-letter target ARN of the version an event ran, if the function has one. */
   deadLetterTarget(event: EventRecord): string | null;
 }
@@ -27,7 +29,7 @@ export class DestinationDelivery implements Destinations {
     this.#targets = targets;
   }
 
-  deliver(destination: string | null, record: string): void {
+  deliver(event: EventRecord, destination: string | null, record: string): void {
     if (destination === null) return;
     const fn = FUNCTION_ARN.exec(destination);
     if (fn !== null) {
@@ -35,7 +37,12 @@ export class DestinationDelivery implements Destinations {
       return;
     }
     const queue = QUEUE_ARN.exec(destination);
-    if (queue !== null) this.#targets.send(queue[1]!, record);
+    if (queue === null) return;
+    try {
+      this.#targets.send(queue[1]!, record);
+    } catch (error) {
+      this.#targets.failed('destination', event, destination, error as Error);
+    }
   }
 
   /** The DLQ message: the event itself, with its request id and error as message attributes (spec §1). */
@@ -43,10 +50,14 @@ export class DestinationDelivery implements Destinations {
     const target = this.#targets.deadLetterTarget(event);
     const queue = target === null ? null : QUEUE_ARN.exec(target);
     if (queue === null || queue === undefined) return;
-    this.#targets.send(queue[1]!, decoder.decode(event.payload), {
-      RequestID: { DataType: 'String', StringValue: event.id },
-      ErrorCode: { DataType: 'Number', StringValue: '200' },
-      ErrorMessage: { DataType: 'String', StringValue: errorMessage ?? '' },
-    });
+    try {
+      this.#targets.send(queue[1]!, decoder.decode(event.payload), {
+        RequestID: { DataType: 'String', StringValue: event.id },
+        ErrorCode: { DataType: 'Number', StringValue: '200' },
+        ErrorMessage: { DataType: 'String', StringValue: errorMessage ?? '' },
+      });
+    } catch (error) {
+      this.#targets.failed('dead-letter', event, target!, error as Error);
+    }
   }
 }

@@ -10,6 +10,7 @@ import type { Clock, Ids } from '../../clock.js';
 import { LambdaError } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { DaemonLog } from '../../observability/daemon-log.js';
+import type { Metrics } from '../../observability/metrics.js';
 import { EventState, EventStore, type EventRecord } from './event-store.js';
 import { EventInvokeConfigs, type Destinations } from './configs.js';
 
@@ -39,6 +40,7 @@ export interface AsyncOptions {
   /** The first retry after a function error waits this long, the second twice as long. */
   readonly retryDelayMs: number;
   readonly log: DaemonLog;
+  readonly metrics: Metrics;
 }
 
 const THROTTLE_BACKOFF_MIN_MS = 1_000;
@@ -82,6 +84,7 @@ export class AsyncInvocations {
     const id = this.#options.ids.uuid();
     const now = this.#options.clock.now();
     this.#store.insert({ id, functionName, qualifier, payload, state: EventState.Queued, attempts: 0, throttles: 0, enqueuedAt: now, dueAt: now });
+    this.#options.metrics.asyncReceived(functionName, qualifier ?? '$LATEST');
     this.#wake(0);
     return id;
   }
@@ -149,11 +152,12 @@ export class AsyncInvocations {
       this.#fail(event, 'EventAgeExceeded', event.attempts, null, config?.onFailure ?? null);
       return;
     }
+    this.#options.metrics.asyncAttempted(event.functionName, event.qualifier ?? '$LATEST', now - event.enqueuedAt);
     const outcome = await this.#attempt!(event);
     const after = this.#options.clock.now();
     switch (outcome.kind) {
       case 'success':
-        this.#store.finish(event.id, () => this.#destinations!.deliver(config?.onSuccess ?? null, this.#record(event, 'Success', event.attempts + 1, outcome)));
+        this.#store.finish(event.id, () => this.#destinations!.deliver(event, config?.onSuccess ?? null, this.#record(event, 'Success', event.attempts + 1, outcome)));
         return;
       case 'function-error': {
         const attempts = event.attempts + 1;
@@ -183,8 +187,9 @@ export class AsyncInvocations {
   /** The on-failure destination gets the record, the function's dead-letter queue the event itself. */
   #fail(event: EventRecord, condition: Condition, invokeCount: number, outcome: Extract<AttemptOutcome, { kind: 'function-error' }> | null, destination: string | null): void {
     const destinations = this.#destinations!;
+    this.#options.metrics.asyncDropped(event.functionName, event.qualifier ?? '$LATEST', condition);
     this.#store.finish(event.id, () => {
-      destinations.deliver(destination, this.#record(event, condition, invokeCount, outcome));
+      destinations.deliver(event, destination, this.#record(event, condition, invokeCount, outcome));
       destinations.deadLetter(event, outcome === null ? null : errorMessageOf(outcome.payload));
     });
   }

@@ -1,0 +1,38 @@
+/**
+ * `GET /metrics`: the Prometheus scrape. From loopback it needs no signature unless `--metrics-auth sigv4`;
+ * from anywhere else (a daemon listening beyond loopback) it must be signed like every other request.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { LambdaError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import { httpError } from './http-errors.js';
+import type { SigV4Verifier } from './sigv4.js';
+
+export const METRICS_PATH = '/metrics';
+
+function fromLoopback(request: IncomingMessage): boolean {
+  const address = request.socket.remoteAddress ?? '';
+  return address === '::1' || address.startsWith('::ffff:127.') || (isIP(address) === 4 && address.startsWith('127.'));
+}
+
+export function metricsEndpoint(metrics: Metrics, verifier: SigV4Verifier | null, alwaysSigned: boolean): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    const answer = async (): Promise<string> => {
+      if (request.method !== 'GET') throw new LambdaError('UnknownOperationException', `No Lambda operation is served at ${request.method} ${METRICS_PATH}`);
+      if (verifier !== null && (alwaysSigned || !fromLoopback(request))) await verifier.verify({ method: 'GET', url: request.url ?? METRICS_PATH, headers: request.headers });
+      return metrics.text();
+    };
+    answer().then(
+      (text) => {
+        response.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
+        response.end(text);
+      },
+      (error: unknown) => {
+        const { status, headers, body } = httpError(error);
+        response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+        response.end(body);
+      },
+    );
+  };
+}
