@@ -43,8 +43,9 @@ const DESCRIPTION: Flag = { type: 'string', help: 'description' };
 const ZIP_FILE: Flag = { type: 'blob', help: 'the code as a zip: fileb://path.zip' };
 const CODE: Flag = { type: 'directory', member: 'Directory', help: "the code as a directory on the daemon's machine (lambdad's addition)" };
 const ARCHITECTURES: Flag = { type: 'list', help: 'x86_64 or arm64' };
-const MARKER: Flag = { type: 'string', help: 'start after the page this NextMarker ended' };
-const MAX_ITEMS: Flag = { type: 'integer', help: 'at most this many items; prints NextMarker if there are more (default: all)' };
+const MARKER: Flag = { type: 'string', help: "the API's Marker: start after the page it ended" };
+const STARTING_TOKEN: Flag = { type: 'string', member: 'Marker', help: 'the NextToken a previous --max-items call printed' };
+const MAX_ITEMS: Flag = { type: 'integer', help: 'at most this many items; prints NextToken if there are more (default: all)' };
 const QUEUE: Flag = { type: 'string', required: true, help: 'queue name or ARN' };
 const ALIAS_NAME: Flag = { type: 'string', required: true, help: 'alias name' };
 const ROUTING: Flag = { type: { shape: ROUTING_CONFIG }, help: 'AdditionalVersionWeights={2=0.1}, or {} to clear' };
@@ -85,7 +86,8 @@ function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Al
       marker = page.NextMarker;
       if (marker === undefined || (limit !== undefined && items.length >= limit)) break;
     }
-    return { [key]: items, ...(marker === undefined ? {} : { NextMarker: marker }) };
+    // As the AWS CLI prints it: a token to pass back with --starting-token.
+    return { [key]: items, ...(marker === undefined ? {} : { NextToken: marker }) };
   };
 }
 
@@ -108,7 +110,7 @@ function eventInvokeConfigOperations(): OperationSpec[] {
       name: 'list-function-event-invoke-configs',
       operation: 'ListFunctionEventInvokeConfigs',
       summary: "Lists a function's event-invoke configs.",
-      flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'max-items': MAX_ITEMS },
+      flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'starting-token': STARTING_TOKEN, 'max-items': MAX_ITEMS },
       run: paginated('ListFunctionEventInvokeConfigs', 'FunctionEventInvokeConfigs'),
     },
   ];
@@ -152,7 +154,7 @@ const TABLE: readonly OperationSpec[] = [
     name: 'list-functions',
     operation: 'ListFunctions',
     summary: 'Lists functions ($LATEST, or every version with --function-version ALL).',
-    flags: { 'function-version': { type: 'string', help: 'ALL to list every version' }, marker: MARKER, 'max-items': MAX_ITEMS },
+    flags: { 'function-version': { type: 'string', help: 'ALL to list every version' }, marker: MARKER, 'starting-token': STARTING_TOKEN, 'max-items': MAX_ITEMS },
     run: paginated('ListFunctions', 'Functions'),
   },
   {
@@ -200,7 +202,7 @@ const TABLE: readonly OperationSpec[] = [
     name: 'list-versions-by-function',
     operation: 'ListVersionsByFunction',
     summary: 'Lists $LATEST and the published versions.',
-    flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'max-items': MAX_ITEMS },
+    flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'starting-token': STARTING_TOKEN, 'max-items': MAX_ITEMS },
     run: paginated('ListVersionsByFunction', 'Versions'),
   },
   {
@@ -251,7 +253,7 @@ const TABLE: readonly OperationSpec[] = [
     flags: {
       'function-name': FUNCTION_NAME,
       'function-version': { type: 'string', help: 'only aliases of this version' },
-      marker: MARKER,
+      marker: MARKER, 'starting-token': STARTING_TOKEN,
       'max-items': MAX_ITEMS,
     },
     run: paginated('ListAliases', 'Aliases'),
@@ -306,7 +308,7 @@ const TABLE: readonly OperationSpec[] = [
     name: 'list-provisioned-concurrency-configs',
     operation: 'ListProvisionedConcurrencyConfigs',
     summary: "Lists a function's provisioned-concurrency configs.",
-    flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'max-items': MAX_ITEMS },
+    flags: { 'function-name': FUNCTION_NAME, marker: MARKER, 'starting-token': STARTING_TOKEN, 'max-items': MAX_ITEMS },
     run: paginated('ListProvisionedConcurrencyConfigs', 'ProvisionedConcurrencyConfigs'),
   },
   ...eventInvokeConfigOperations(),

@@ -132,11 +132,12 @@ describe('functions', () => {
     const all = await ok(['list-functions']);
     const names = all.Functions.map((fn: { FunctionName: string }) => fn.FunctionName);
     expect(names).toEqual(expect.arrayContaining(['my-function', 'from-dir', 'MyFunction']));
-    expect(all.NextMarker).toBeUndefined();
+    expect(all.NextToken).toBeUndefined();
     const first = await ok(['list-functions', '--max-items', '1']);
     expect(first.Functions).toHaveLength(1);
-    expect(first.NextMarker).toEqual(expect.any(String));
-    const rest = await ok(['list-functions', '--marker', first.NextMarker]);
+    expect(first.NextToken).toEqual(expect.any(String));
+    const rest = await ok(['list-functions', '--starting-token', first.NextToken]);
+    expect(await ok(['list-functions', '--marker', first.NextToken])).toEqual(rest);
     expect([...first.Functions, ...rest.Functions].map((fn: { FunctionName: string }) => fn.FunctionName)).toEqual(names);
   });
 });
