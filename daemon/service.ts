@@ -12,6 +12,7 @@ import { formatLastModified, type InvokeTarget, type ProvisionedRecord } from '.
 import type { AsyncInvocations, AttemptOutcome, EventInvokeConfigInput, FunctionEventInvokeConfig } from './invoke/async/index.js';
 import type { EventRecord } from './invoke/async/event-store.js';
 import { resourceOf, type Invoker } from './invoke/index.js';
+import { compileFilterPattern } from './observability/filter-pattern.js';
 import type { Metrics } from './observability/metrics.js';
 import { parseEvent } from './invoke/payload.js';
 import type { QueueInfo, QueueMessage, Queues } from './queues/index.js';
@@ -502,9 +503,24 @@ export class LambdaService {
   }
 
   /** Follows a function's log group: `listener` gets every event as it is written, until `stop()`. */
-  tailLogs(functionName: string, listener: (event: StoredLogEvent) => void): { logGroupName: string; stop: () => void } {
+  tailLogs(functionName: string, listener: (event: StoredLogEvent) => void, filterPattern?: string): { logGroupName: string; stop: () => void } {
     const { LoggingConfig } = this.#registry.getFunctionConfiguration(functionName);
-    return { logGroupName: LoggingConfig.LogGroup, stop: this.#logs.subscribe(LoggingConfig.LogGroup, listener) };
+    const filter = compileFilterPattern(filterPattern);
+    const deliver = filter === null ? listener : (event: StoredLogEvent): void => void (filter(event.message) && listener(event));
+    return { logGroupName: LoggingConfig.LogGroup, stop: this.#logs.subscribe(LoggingConfig.LogGroup, deliver) };
+  }
+
+  /** A function's log events matching a filter pattern (as CloudWatch Logs' FilterLogEvents), oldest first. */
+  filterLogEvents(functionName: string, query: { filterPattern?: string; logStreamNames?: readonly string[]; startTime?: number; endTime?: number; limit?: number }): { logGroupName: string; events: StoredLogEvent[] } {
+    const { LoggingConfig } = this.#registry.getFunctionConfiguration(functionName);
+    const { filterPattern, logStreamNames, ...range } = query;
+    const events = this.#logs.query({
+      logGroupName: LoggingConfig.LogGroup,
+      ...range,
+      filter: compileFilterPattern(filterPattern),
+      ...(logStreamNames === undefined || logStreamNames.length === 0 ? {} : { logStreamNames }),
+    });
+    return { logGroupName: LoggingConfig.LogGroup, events };
   }
 
   /** Log events of one function's log group (`/aws/lambda/<name>`), oldest first. */

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { LambdadClient, Operation, Operations } from '../node/index.js';
 import type { Flag, Flags } from './args.js';
 import type { Shape } from './shorthand.js';
-import { tail } from './tail.js';
+import { filter, tail } from './tail.js';
 
 export interface OperationSpec {
   /** As typed: `create-function`, `logs tail`. */
@@ -46,6 +46,7 @@ const ARCHITECTURES: Flag = { type: 'list', help: 'x86_64 or arm64' };
 const MARKER: Flag = { type: 'string', help: "the API's Marker: start after the page it ended" };
 const STARTING_TOKEN: Flag = { type: 'string', member: 'Marker', help: 'the NextToken a previous --max-items call printed' };
 const MAX_ITEMS: Flag = { type: 'integer', help: 'at most this many items; prints NextToken if there are more (default: all)' };
+const FILTER_PATTERN: Flag = { type: 'string', help: 'CloudWatch text pattern: terms, "a phrase", ?any-of, -excluded' };
 const QUEUE: Flag = { type: 'string', required: true, help: 'queue name or ARN' };
 const ALIAS_NAME: Flag = { type: 'string', required: true, help: 'alias name' };
 const ROUTING: Flag = { type: { shape: ROUTING_CONFIG }, help: 'AdditionalVersionWeights={2=0.1}, or {} to clear' };
@@ -396,8 +397,20 @@ const TABLE: readonly OperationSpec[] = [
       'function-name': FUNCTION_NAME,
       follow: { type: 'boolean', help: 'keep printing new messages until interrupted' },
       since: { type: 'string', help: 'from how long ago: 30s, 10m (default), 2h, 1d, 1w, or a date' },
+      'filter-pattern': FILTER_PATTERN,
     },
     run: tail,
+  },
+  {
+    name: 'logs filter',
+    operation: 'FilterLogEvents',
+    summary: "Prints a function's stored log messages that match a filter pattern.",
+    flags: {
+      'function-name': FUNCTION_NAME,
+      'filter-pattern': FILTER_PATTERN,
+      since: { type: 'string', help: 'from how long ago: 30s, 10m (default), 2h, 1d, 1w, or a date' },
+    },
+    run: filter,
   },
 ];
 

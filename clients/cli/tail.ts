@@ -26,11 +26,28 @@ function print(event: LogEvent): void {
 
 const keyOf = (event: LogEvent): string => `${event.LogStreamName}\n${event.Timestamp}\n${event.Message}`;
 
+/** Stored events since --since, matching --filter-pattern when given. */
+async function stored(client: LambdadClient, input: Record<string, unknown>): Promise<LogEvent[]> {
+  const FilterPattern = input.FilterPattern as string | undefined;
+  const request = {
+    FunctionName: input.FunctionName as string,
+    StartTime: startTime((input.Since as string | undefined) ?? DEFAULT_SINCE, Date.now()),
+    ...(FilterPattern === undefined ? {} : { FilterPattern }),
+  };
+  return (await client.filterLogEvents(request)).Events ?? [];
+}
+
+/** `logs filter`: the stored events matching --filter-pattern, each message on its own line. */
+export async function filter(client: LambdadClient, input: Record<string, unknown>): Promise<undefined> {
+  (await stored(client, input)).forEach(print);
+  return undefined;
+}
+
 export async function tail(client: LambdadClient, input: Record<string, unknown>): Promise<undefined> {
   const FunctionName = input.FunctionName as string;
-  const StartTime = startTime((input.Since as string | undefined) ?? DEFAULT_SINCE, Date.now());
+  const FilterPattern = input.FilterPattern as string | undefined;
   if (input.Follow !== true) {
-    (await client.getLogEvents({ FunctionName, StartTime })).Events?.forEach(print);
+    (await stored(client, input)).forEach(print);
     return undefined;
   }
 
@@ -50,11 +67,10 @@ export async function tail(client: LambdadClient, input: Record<string, unknown>
     else if (count === 1) unseen.delete(key);
     else unseen.set(key, count - 1);
   };
-  const subscription = await client.tailLogs(FunctionName, onEvent);
+  const subscription = await client.tailLogs(FunctionName, onEvent, FilterPattern === undefined ? {} : { filterPattern: FilterPattern });
   const interrupted = new Promise((resolve) => process.once('SIGINT', resolve));
-  const stored = (await client.getLogEvents({ FunctionName, StartTime })).Events ?? [];
   const counts = new Map<string, number>();
-  for (const event of stored) {
+  for (const event of await stored(client, input)) {
     print(event);
     counts.set(keyOf(event), (counts.get(keyOf(event)) ?? 0) + 1);
   }

@@ -98,7 +98,13 @@ interface Pending {
 interface Follower {
   readonly functionName: string;
   readonly onEvent: (event: LogEvent) => void;
+  readonly filterPattern?: string;
   subscription: number;
+}
+
+/** The TailLogs request that (re)opens a follower's subscription. */
+function tailRequest(follower: Follower): Operations['TailLogs']['input'] {
+  return { FunctionName: follower.functionName, ...(follower.filterPattern === undefined ? {} : { FilterPattern: follower.filterPattern }) };
 }
 
 const encoder = new TextEncoder();
@@ -247,6 +253,7 @@ export class LambdadClient {
   sendMessage = (input: Operations['SendMessage']['input']) => this.call('SendMessage', input);
   receiveMessage = (input: Operations['ReceiveMessage']['input']) => this.call('ReceiveMessage', input);
   deleteMessage = (input: Operations['DeleteMessage']['input']) => this.call('DeleteMessage', input);
+  filterLogEvents = (input: Operations['FilterLogEvents']['input']) => this.call('FilterLogEvents', input);
   getLogEvents = (input: Operations['GetLogEvents']['input']) => this.call('GetLogEvents', input);
 
   /** Invokes a function. A payload that is not bytes or a string is sent as its JSON. */
@@ -263,12 +270,12 @@ export class LambdadClient {
   }
 
   /** Calls `onEvent` with each log event of the function as it is written; follows across reconnections. */
-  async tailLogs(functionName: string, onEvent: (event: LogEvent) => void): Promise<{ logGroupName: string; stop: () => Promise<void> }> {
+  async tailLogs(functionName: string, onEvent: (event: LogEvent) => void, options: { filterPattern?: string } = {}): Promise<{ logGroupName: string; stop: () => Promise<void> }> {
     // A subscription is named by the id of the request that opened it: the id call() is about to use.
-    const follower: Follower = { functionName, onEvent, subscription: this.#nextId };
+    const follower: Follower = { functionName, onEvent, subscription: this.#nextId, ...(options.filterPattern === undefined ? {} : { filterPattern: options.filterPattern }) };
     this.#followers.set(follower.subscription, follower);
     try {
-      const { LogGroupName } = await this.call('TailLogs', { FunctionName: functionName });
+      const { LogGroupName } = await this.call('TailLogs', tailRequest(follower));
       return {
         logGroupName: LogGroupName,
         stop: async () => {
@@ -363,7 +370,7 @@ export class LambdadClient {
     for (const follower of followers) {
       follower.subscription = this.#nextId;
       this.#followers.set(follower.subscription, follower);
-      this.call('TailLogs', { FunctionName: follower.functionName }).catch(() => this.#followers.delete(follower.subscription));
+      this.call('TailLogs', tailRequest(follower)).catch(() => this.#followers.delete(follower.subscription));
     }
   }
 

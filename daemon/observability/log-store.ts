@@ -4,6 +4,7 @@
  * row (a JSON array), written in transactions every few tens of milliseconds, off the invoke path. Bounded per
  * log group: past the byte budget the oldest invocations' events go first.
  */
+import type { LogFilter } from './filter-pattern.js';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 
@@ -23,6 +24,10 @@ export interface LogQuery {
   readonly startTime?: number;
   readonly endTime?: number;
   readonly limit?: number;
+  /** Only events whose message matches (a compiled filter pattern). */
+  readonly filter?: LogFilter | null;
+  /** Only these streams (FilterLogEvents' LogStreamNames). */
+  readonly logStreamNames?: readonly string[];
 }
 
 interface PendingBatch {
@@ -159,6 +164,8 @@ export class LogStore {
     for (const row of rows) {
       for (const [timestamp, message] of JSON.parse(row.events) as [number, string][]) {
         if ((query.startTime !== undefined && timestamp < query.startTime) || (query.endTime !== undefined && timestamp >= query.endTime)) continue;
+        if (query.filter != null && !query.filter(message)) continue;
+        if (query.logStreamNames !== undefined && !query.logStreamNames.includes(row.log_stream)) continue;
         found.push({ logStreamName: row.log_stream, timestamp, ingestionTime: row.ingestion_time, message });
         if (found.length >= limit) {
           rows.return?.();

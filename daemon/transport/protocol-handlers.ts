@@ -9,7 +9,7 @@ import type { LambdaService } from '../service.js';
 /** What a connection offers the handlers: log subscriptions tied to its lifetime. */
 export interface Session {
   /** Starts pushing events under `subscription` (the id of the request that asked). */
-  follow(subscription: number, functionName: string): string;
+  follow(subscription: number, functionName: string, filterPattern?: string): string;
   unfollow(subscription: number): void;
 }
 
@@ -105,7 +105,17 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
       Events: events.map((event) => ({ LogGroupName: LoggingConfig.LogGroup, LogStreamName: event.logStreamName, Timestamp: event.timestamp, Message: event.message })),
     };
   },
-  TailLogs: (_service, input, session, requestId) => ({ LogGroupName: session.follow(requestId, input.FunctionName) }),
+  TailLogs: (_service, input, session, requestId) => ({ LogGroupName: session.follow(requestId, input.FunctionName, input.FilterPattern) }),
+  FilterLogEvents: (service, input) => {
+    const { logGroupName, events } = service.filterLogEvents(input.FunctionName, {
+      ...(input.FilterPattern === undefined ? {} : { filterPattern: input.FilterPattern }),
+      ...(input.LogStreamNames === undefined ? {} : { logStreamNames: input.LogStreamNames }),
+      ...(input.StartTime === undefined ? {} : { startTime: input.StartTime }),
+      ...(input.EndTime === undefined ? {} : { endTime: input.EndTime }),
+      ...(input.Limit === undefined ? {} : { limit: input.Limit }),
+    });
+    return { Events: events.map((event) => ({ LogGroupName: logGroupName, LogStreamName: event.logStreamName, Timestamp: event.timestamp, Message: event.message })) };
+  },
   UntailLogs: (_service, input, session) => {
     session.unfollow(input.subscription);
     return {};

@@ -95,12 +95,12 @@ export class ProtocolServer {
       updateFlow();
     };
     const session: Session = {
-      follow: (subscription, functionName) => {
+      follow: (subscription, functionName, filterPattern) => {
         const { logGroupName, stop } = this.#service.tailLogs(functionName, (event) => {
           // A follower that cannot keep up loses events rather than growing the daemon's buffers.
           if (ws.bufferedAmount > SEND_HIGH_WATER_BYTES) return;
           send({ push: { subscription, LogEvent: { LogGroupName: logGroupName, LogStreamName: event.logStreamName, Timestamp: event.timestamp, Message: event.message } } });
-        });
+        }, filterPattern);
         subscriptions.get(subscription)?.();
         subscriptions.set(subscription, stop);
         return logGroupName;

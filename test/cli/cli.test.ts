@@ -231,6 +231,34 @@ describe('logs', () => {
     expect(await exited).toBe(130);
     expect(stdout.match(/hello \{ from: 'Bo' \}/g)).toHaveLength(1);
   });
+
+  it('logs filter prints only the messages a filter pattern matches; logs tail --follow filters new ones too', async () => {
+    const warnings = await lambdad(['logs', 'filter', '--function-name', 'logger', '--filter-pattern', 'WARN careful']);
+    expect(warnings.code).toBe(0);
+    const lines = warnings.stdout.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/\tWARN\tcareful$/);
+    const either = (await lambdad(['logs', 'filter', '--function-name', 'logger', '--filter-pattern', '?careful ?broken -WARN'])).stdout.trimEnd().split('\n');
+    for (const line of either) expect(line).toMatch(/\tERROR\tbroken$/);
+    const phrase = (await lambdad(['logs', 'filter', '--function-name', 'logger', '--filter-pattern', '"raw line"'])).stdout.trimEnd().split('\n');
+    expect(phrase.every((line) => line.includes('raw line'))).toBe(true);
+    const json = await lambdad(['logs', 'filter', '--function-name', 'logger', '--filter-pattern', '{ $.level = "ERROR" }']);
+    expect(json.code).toBe(254);
+    expect(json.stderr).toContain('InvalidParameterValueException');
+
+    const child = spawn(process.execPath, [MAIN, 'logs', 'tail', '--function-name', 'logger', '--follow', '--since', '1s', '--filter-pattern', 'hello', '--endpoint-url', daemon.daemon.url], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await ok(['invoke', '--function-name', 'logger', '--payload', '{"name":"Cy"}', 'out.json']);
+    await expect.poll(() => stdout, { timeout: 10_000 }).toMatch(/\tINFO\thello { from: 'Cy' }\n/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).not.toMatch(/REPORT RequestId|careful/);
+  });
 });
 
 describe('concurrency', () => {
