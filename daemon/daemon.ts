@@ -10,7 +10,7 @@ import { ConcurrencyScheduler } from './concurrency/index.js';
 import { ExecutionContexts } from './contexts/index.js';
 import { AsyncInvocations } from './invoke/async/index.js';
 import { DestinationDelivery } from './invoke/async/delivery.js';
-import { Invoker } from './invoke/index.js';
+import { Invoker, resourceOf } from './invoke/index.js';
 import { Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
 import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
@@ -82,7 +82,13 @@ export class Daemon {
       ids,
     });
     const concurrency = new ConcurrencyScheduler(config.accountConcurrency, registry.reservations());
-    const metrics = new Metrics({ accountLimit: () => concurrency.accountLimit, unreservedInFlight: () => concurrency.inFlight(), reservations: () => concurrency.reservations() });
+    const metrics = new Metrics({
+      accountLimit: () => concurrency.accountLimit,
+      unreservedInFlight: () => concurrency.inFlight(),
+      reservations: () => concurrency.reservations(),
+      environments: () => contexts.census(),
+      provisioned: () => contexts.provisionedUse().map((use) => ({ functionName: use.target.configuration.FunctionName, resource: resourceOf(use.target), allocated: use.allocated, busy: use.busy })),
+    });
     const invoker = new Invoker({ contexts, logs, clock, ids, metrics });
     const codeLinks = new CodeLinks((codeSha256) => registry.codeZipFile(codeSha256), clock);
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);

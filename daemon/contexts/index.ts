@@ -46,6 +46,24 @@ export interface ContextRun {
   /** Thread start-up of a cold start that found no spare context, added to Init Duration. */
   readonly threadStartMs: number;
   readonly logStreamName: string;
+  /** Where it ran: a provisioned context, on demand although its version is provisioned (spill-over), or on demand. */
+  readonly placement: 'provisioned' | 'spillover' | 'on-demand';
+}
+
+/** How many contexts are in each state, for the execution-environments gauge. */
+export interface ContextCensus {
+  /** Bound to a version, waiting for an invocation (provisioned ones included). */
+  readonly idle: number;
+  readonly busy: number;
+  /** Started ahead, not bound yet. */
+  readonly spare: number;
+}
+
+/** One provisioning's allocation and use, for the provisioned-concurrency gauges. */
+export interface ProvisionedUse {
+  readonly target: InvokeTarget;
+  readonly allocated: number;
+  readonly busy: number;
 }
 
 interface WarmContext {
@@ -120,7 +138,9 @@ export class ExecutionContexts {
     const versionKey = versionKeyOf(target);
     const timeoutMs = configuration.Timeout * 1000;
 
-    const warm = this.#provisionedIdle.get(versionKey)?.pop() ?? this.#takeWarm(versionKey);
+    const provisioned = this.#provisionedIdle.get(versionKey)?.pop();
+    const warm = provisioned ?? this.#takeWarm(versionKey);
+    const placement = provisioned !== undefined ? 'provisioned' : this.#isProvisioned(versionKey) ? 'spillover' : 'on-demand';
     let context: ExecutionContext;
     let streamName: string;
     let threadStartMs = 0;
@@ -159,7 +179,7 @@ export class ExecutionContexts {
         },
         timeoutMs,
       );
-      return { report, threadStartMs, logStreamName: streamName };
+      return { report, threadStartMs, logStreamName: streamName, placement };
     } finally {
       if (warm?.provisioning !== undefined) {
         this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, reaper: null, idleSince: performance.now(), provisioning: warm.provisioning });
@@ -305,6 +325,29 @@ export class ExecutionContexts {
     provisioning.contexts.delete(warm.context);
     if (warm.context.state === ContextState.Frozen) void warm.context.destroy();
     if (current && !this.#closed) void this.#fill(provisioning);
+  }
+
+  #isProvisioned(versionKey: string): boolean {
+    for (const provisioning of this.#provisionings.values()) if (provisioning.versionKey === versionKey) return true;
+    return false;
+  }
+
+  /** Contexts by state: read when Prometheus scrapes. */
+  census(): ContextCensus {
+    let idle = 0;
+    for (const list of this.#warm.values()) idle += list.length;
+    for (const list of this.#provisionedIdle.values()) idle += list.length;
+    let spare = 0;
+    for (const list of this.#spares.values()) spare += list.length;
+    return { idle, busy: Math.max(0, this.#serving.size - idle), spare };
+  }
+
+  /** Each provisioning's allocated and busy contexts: read when Prometheus scrapes. */
+  provisionedUse(): ProvisionedUse[] {
+    return [...this.#provisionings.values()].map((provisioning) => {
+      const idle = (this.#provisionedIdle.get(provisioning.versionKey) ?? []).filter((warm) => warm.provisioning === provisioning).length;
+      return { target: provisioning.target, allocated: provisioning.contexts.size, busy: provisioning.contexts.size - idle };
+    });
   }
 
   #isCurrent(provisioning: Provisioning): boolean {

@@ -115,6 +115,7 @@ export class Invoker {
       },
     );
     this.#logs.append(target.configuration.LoggingConfig.LogGroup, run.logStreamName, records);
+    if (run.placement !== 'on-demand') this.#metrics.placed(target.configuration.FunctionName, resourceOf(target), run.placement);
     this.#metrics.invoked(
       { functionName: target.configuration.FunctionName, resource: resourceOf(target), executedVersion: target.executedVersion },
       {

@@ -23,11 +23,15 @@ export interface InvocationRecord {
   readonly errorType?: string;
 }
 
-/** Account-wide values read when Prometheus scrapes, not on every invocation. */
-export interface ConcurrencyView {
+/** Values read when Prometheus scrapes, not on every invocation. */
+export interface ScrapeView {
   accountLimit(): number;
   unreservedInFlight(): number;
   reservations(): ReadonlyMap<string, number>;
+  /** Execution contexts by state. */
+  environments(): { readonly idle: number; readonly busy: number; readonly spare: number };
+  /** Per provisioned alias or version: contexts allocated and busy. */
+  provisioned(): readonly { readonly functionName: string; readonly resource: string; readonly allocated: number; readonly busy: number }[];
 }
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -47,15 +51,17 @@ export class Metrics {
   readonly #asyncDropped = new Counter({ name: 'lambda_async_events_dropped_total', help: 'Events ended without a successful run.', labelNames: ['function_name', 'resource', 'reason'], registers: [this.registry] });
   readonly #asyncAge = new Histogram({ name: 'lambda_async_event_age_seconds', help: 'Time from accepting an event to each attempt.', labelNames: ['function_name', 'resource'], buckets: AGE_BUCKETS, registers: [this.registry] });
   readonly #deliveryFailures = new Counter({ name: 'lambda_destination_delivery_failures_total', help: 'Records that could not be delivered to a destination.', labelNames: ['function_name', 'resource'], registers: [this.registry] });
+  readonly #provisionedInvocations = new Counter({ name: 'lambda_provisioned_concurrency_invocations_total', help: 'Invocations served by provisioned execution contexts.', labelNames: ['function_name', 'resource'], registers: [this.registry] });
+  readonly #spilloverInvocations = new Counter({ name: 'lambda_provisioned_concurrency_spillover_invocations_total', help: 'Invocations of a provisioned version served on demand: all its provisioned contexts were busy.', labelNames: ['function_name', 'resource'], registers: [this.registry] });
   readonly #deadLetterErrors = new Counter({ name: 'lambda_dead_letter_errors_total', help: 'Failed events that could not be written to the dead-letter queue.', labelNames: ['function_name', 'resource'], registers: [this.registry] });
   /** Label children by label values joined: prom-client's own lookup costs microseconds per call. */
   readonly #children = new Map<string, InvocationChildren>();
 
-  constructor(concurrency: ConcurrencyView) {
+  constructor(view: ScrapeView) {
     collectDefaultMetrics({ register: this.registry });
     const registry = this.registry;
-    new Gauge({ name: 'lambda_concurrency_limit', help: "The account's concurrent executions limit.", registers: [registry], collect() { this.set(concurrency.accountLimit()); } });
-    new Gauge({ name: 'lambda_unreserved_concurrent_executions', help: 'Invocations of functions without reserved concurrency running now.', registers: [registry], collect() { this.set(concurrency.unreservedInFlight()); } });
+    new Gauge({ name: 'lambda_concurrency_limit', help: "The account's concurrent executions limit.", registers: [registry], collect() { this.set(view.accountLimit()); } });
+    new Gauge({ name: 'lambda_unreserved_concurrent_executions', help: 'Invocations of functions without reserved concurrency running now.', registers: [registry], collect() { this.set(view.unreservedInFlight()); } });
     new Gauge({
       name: 'lambda_reserved_concurrency',
       help: 'Reserved concurrency per function.',
@@ -63,9 +69,33 @@ export class Metrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const [name, reserved] of concurrency.reservations()) this.set({ function_name: name }, reserved);
+        for (const [name, reserved] of view.reservations()) this.set({ function_name: name }, reserved);
       },
     });
+    new Gauge({
+      name: 'lambda_execution_environments',
+      help: 'Execution contexts by state: idle (bound, waiting), busy, spare (started ahead, unbound).',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const census = view.environments();
+        for (const state of ['idle', 'busy', 'spare'] as const) this.set({ state }, census[state]);
+      },
+    });
+    const provisionedGauge = (name: string, help: string, read: (use: ReturnType<ScrapeView['provisioned']>[number]) => number): void =>
+      void new Gauge({
+        name,
+        help,
+        labelNames: ['function_name', 'resource'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const use of view.provisioned()) this.set({ function_name: use.functionName, resource: use.resource }, read(use));
+        },
+      });
+    provisionedGauge('lambda_provisioned_concurrency_allocated', 'Provisioned execution contexts initialised and alive.', (use) => use.allocated);
+    provisionedGauge('lambda_provisioned_concurrent_executions', 'Provisioned execution contexts busy with an invocation.', (use) => use.busy);
+    provisionedGauge('lambda_provisioned_concurrency_utilization_ratio', 'Busy provisioned contexts over allocated ones.', (use) => (use.allocated === 0 ? 0 : use.busy / use.allocated));
   }
 
   /** Prometheus text format. */
@@ -87,6 +117,11 @@ export class Metrics {
       children.initDuration.observe(record.initDurationMs / 1000);
     }
     if (record.errorType !== undefined) this.#errors.inc({ function_name: labels.functionName, resource: labels.resource, executed_version: labels.executedVersion, error_type: record.errorType });
+  }
+
+  /** Where an invocation of a provisioned version ran. */
+  placed(functionName: string, resource: string, placement: 'provisioned' | 'spillover'): void {
+    (placement === 'provisioned' ? this.#provisionedInvocations : this.#spilloverInvocations).inc({ function_name: functionName, resource });
   }
 
   throttled(functionName: string, resource: string, reason: string): void {

@@ -89,6 +89,33 @@ describe('/metrics', () => {
     for (const sample of after.samples) expect(Object.keys(sample.labels)).not.toContain('request_id');
   });
 
+  it('counts provisioned and spill-over invocations, and execution contexts by state', async () => {
+    const service = harness.daemon.service;
+    service.createFunction({ FunctionName: 'metered-provisioned', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'provisioned.handler', Code: { Directory: `${FIXTURES}/behaviours` }, Timeout: 5 });
+    service.publishVersion('metered-provisioned');
+    service.createAlias('metered-provisioned', { Name: 'live', FunctionVersion: '1' });
+    service.putProvisionedConcurrencyConfig('metered-provisioned', 'live', 1);
+    const ready = Date.now() + 10_000;
+    while (service.getProvisionedConcurrencyConfig('metered-provisioned', 'live').Status !== 'READY' && Date.now() < ready) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const idle = await scrape();
+    expect(value(idle, 'lambda_provisioned_concurrency_allocated', { function_name: 'metered-provisioned', resource: 'live' })).toBe(1);
+    expect(value(idle, 'lambda_provisioned_concurrent_executions', { function_name: 'metered-provisioned', resource: 'live' })).toBe(0);
+    expect(value(idle, 'lambda_execution_environments', { state: 'idle' })).toBeGreaterThanOrEqual(1);
+    expect(value(idle, 'lambda_execution_environments', { state: 'busy' })).toBe(0);
+
+    const running = [1, 2].map(() => service.invoke({ functionName: 'metered-provisioned', qualifier: 'live', payload: event({ ms: 300 }) }));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const busy = await scrape();
+    expect(value(busy, 'lambda_provisioned_concurrency_utilization_ratio', { function_name: 'metered-provisioned', resource: 'live' })).toBe(1);
+    expect(value(busy, 'lambda_execution_environments', { state: 'busy' })).toBe(2);
+    expect(value(busy, 'lambda_concurrent_executions', { function_name: 'metered-provisioned' })).toBe(2);
+    await Promise.all(running);
+    const after = await scrape();
+    expect(value(after, 'lambda_provisioned_concurrency_invocations_total', { function_name: 'metered-provisioned', resource: 'live' })).toBe(1);
+    expect(value(after, 'lambda_provisioned_concurrency_spillover_invocations_total', { function_name: 'metered-provisioned', resource: 'live' })).toBe(1);
+  });
+
   it('asks for a signature only when told to (or from beyond loopback)', async () => {
     const signedOnly = await startDaemon({ auth: 'sigv4', 'metrics-auth': 'sigv4' });
     try {
