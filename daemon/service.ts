@@ -411,6 +411,9 @@ export class LambdaService {
     try {
       // The stored bytes are handed to the context; the event keeps its own copy for retries and records.
       const result = await this.#invoker.invoke({ target, payload: new Uint8Array(event.payload), requestId: event.id });
+      // A failure while the daemon stops may be the stop ending the thread: the event runs again after the
+      // restart rather than losing one of its retries.
+      if (result.functionError !== undefined && this.#invoker.closing) return { kind: 'stopping' };
       return { kind: result.functionError === undefined ? 'success' : 'function-error', executedVersion: result.executedVersion, payload: result.payload };
     } catch (error) {
       if (error instanceof LambdaError && error.code === 'ServiceException') return { kind: 'stopping' };

@@ -75,6 +75,11 @@ export class Invoker {
     return running;
   }
 
+  /** True once close() began: what ends now may have been cut short by the stop. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   /** Refuses new invocations and waits up to `graceMs` for the running ones to finish. */
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
