@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { latency, startProcess, type Call } from './load.js';
+import { measureRounds, startProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
-import { summarize } from './stats.js';
 
 const ROUNDS = 5;
 const CALLS = 1_000;
@@ -42,21 +41,13 @@ async function main(): Promise<void> {
     });
     await created.body.text();
     const calls: Record<string, Call> = { sync: invoker(pool, 'RequestResponse', 200), event: invoker(pool, 'Event', 202) };
-    const rounds: Record<string, number[]> = {};
-    const record = (key: string, value: number): void => {
-      (rounds[key] ??= []).push(Math.round(value * 10) / 10);
-    };
-    for (let round = 0; round < ROUNDS; round++) {
-      const measured: Record<string, { p50: number; p99: number }> = {};
-      for (const [name, call] of Object.entries(calls)) {
-        const { p50, p99 } = summarize(await latency(call, WARM_UP_CALLS, CALLS));
-        measured[name] = { p50: p50 * 1000, p99: p99 * 1000 };
-        record(`${name}P50us`, measured[name]!.p50);
-        record(`${name}P99us`, measured[name]!.p99);
-      }
-      record('eventToSyncP50Ratio', measured.event!.p50 / measured.sync!.p50);
-      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${Object.entries(measured).map(([name, m]) => `${name} p50 ${m.p50.toFixed(0)} µs p99 ${m.p99.toFixed(0)} µs`).join(', ')}\n`);
-    }
+    const rounds = await measureRounds({
+      rounds: ROUNDS,
+      calls,
+      warmUpCalls: WARM_UP_CALLS,
+      latencyCalls: CALLS,
+      ratios: (m) => ({ eventToSyncP50Ratio: m.event!.p50 / m.sync!.p50 }),
+    });
     writeReport('async', { ROUNDS, CALLS, WARM_UP_CALLS }, rounds);
   } finally {
     await pool.close();

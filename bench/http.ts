@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { latency, startProcess, throughput, type Call } from './load.js';
+import { measureRounds, startProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
-import { summarize } from './stats.js';
 
 const ROUNDS = 5;
 const LATENCY_CALLS = 2_000;
@@ -54,25 +53,16 @@ async function main(): Promise<void> {
     lambdad: poster(daemonPool, '/2015-03-31/functions/noop/invocations'),
   };
 
-  const rounds: Record<string, number[]> = {};
-  const record = (key: string, value: number): void => {
-    (rounds[key] ??= []).push(Math.round(value * 10) / 10);
-  };
+  let rounds: Record<string, number[]>;
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      const measured: Record<string, { p50: number; p99: number; rps: number }> = {};
-      for (const [name, call] of Object.entries(calls)) {
-        const { p50, p99 } = summarize(await latency(call, WARM_UP_CALLS, LATENCY_CALLS));
-        measured[name] = { p50: p50 * 1000, p99: p99 * 1000, rps: await throughput(call, IN_FLIGHT, THROUGHPUT_CALLS) };
-        record(`${name}P50us`, measured[name]!.p50);
-        record(`${name}P99us`, measured[name]!.p99);
-        record(`${name}Rps`, measured[name]!.rps);
-      }
-      record('p50Ratio', measured.lambdad!.p50 / measured.floor!.p50);
-      record('rpsRatio', measured.lambdad!.rps / measured.floor!.rps);
-      record('threadP50Ratio', measured.thread!.p50 / measured.floor!.p50);
-      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${Object.entries(measured).map(([name, m]) => `${name} p50 ${m.p50.toFixed(0)} µs ${m.rps}/s`).join(', ')}\n`);
-    }
+    rounds = await measureRounds({
+      rounds: ROUNDS,
+      calls,
+      warmUpCalls: WARM_UP_CALLS,
+      latencyCalls: LATENCY_CALLS,
+      throughput: { lanes: IN_FLIGHT, calls: THROUGHPUT_CALLS },
+      ratios: (m) => ({ p50Ratio: m.lambdad!.p50 / m.floor!.p50, rpsRatio: m.lambdad!.rps! / m.floor!.rps!, threadP50Ratio: m.thread!.p50 / m.floor!.p50 }),
+    });
   } finally {
     await floorPool.close();
     await daemonPool.close();

@@ -3,6 +3,7 @@
  * a fixed number of calls in flight, and starting a server process that prints where it listens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { summarize } from './stats.js';
 
 export type Call = () => Promise<unknown>;
 
@@ -53,4 +54,48 @@ export function startProcess(args: string[], ready: RegExp): Promise<{ child: Ch
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${output}`)));
   });
+}
+
+/** One call kind's figures in a round: latency percentiles in µs, and calls per second when measured. */
+export interface Measured {
+  readonly p50: number;
+  readonly p99: number;
+  readonly rps?: number;
+}
+
+export interface RoundsPlan {
+  readonly rounds: number;
+  readonly calls: Readonly<Record<string, Call>>;
+  readonly warmUpCalls: number;
+  readonly latencyCalls: number;
+  /** Also measure throughput with this many calls in flight, this many calls in all. */
+  readonly throughput?: { readonly lanes: number; readonly calls: number };
+  /** Ratios to record for a round, from what it measured (e.g. against the floor). */
+  readonly ratios: (measured: Readonly<Record<string, Measured>>) => Record<string, number>;
+}
+
+/**
+ * Runs the rounds of a benchmark: in each, every kind of call is measured in turn (latency, then throughput),
+ * and the round's figures and ratios are recorded (rounded to 0.1) and printed. Returns the rounds by key.
+ */
+export async function measureRounds(plan: RoundsPlan): Promise<Record<string, number[]>> {
+  const rounds: Record<string, number[]> = {};
+  const record = (key: string, value: number): void => {
+    (rounds[key] ??= []).push(Math.round(value * 10) / 10);
+  };
+  for (let round = 0; round < plan.rounds; round++) {
+    const measured: Record<string, Measured> = {};
+    for (const [name, call] of Object.entries(plan.calls)) {
+      const { p50, p99 } = summarize(await latency(call, plan.warmUpCalls, plan.latencyCalls));
+      const rps = plan.throughput === undefined ? undefined : await throughput(call, plan.throughput.lanes, plan.throughput.calls);
+      measured[name] = { p50: p50 * 1000, p99: p99 * 1000, ...(rps === undefined ? {} : { rps }) };
+      record(`${name}P50us`, p50 * 1000);
+      record(`${name}P99us`, p99 * 1000);
+      if (rps !== undefined) record(`${name}Rps`, rps);
+    }
+    for (const [key, value] of Object.entries(plan.ratios(measured))) record(key, value);
+    const line = Object.entries(measured).map(([name, m]) => `${name} p50 ${m.p50.toFixed(0)} µs${m.rps === undefined ? ` p99 ${m.p99.toFixed(0)} µs` : ` ${m.rps}/s`}`);
+    process.stdout.write(`round ${round + 1}/${plan.rounds}: ${line.join(', ')}\n`);
+  }
+  return rounds;
 }

@@ -11,9 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { LambdadClient } from '../clients/node/index.js';
-import { latency, startProcess, throughput, type Call } from './load.js';
+import { measureRounds, startProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
-import { summarize } from './stats.js';
 
 const ROUNDS = 5;
 const LATENCY_CALLS = 2_000;
@@ -65,26 +64,21 @@ async function main(): Promise<void> {
     protobuf: () => clients.protobuf.invoke('noop', EVENT),
   };
 
-  const rounds: Record<string, number[]> = {};
-  const record = (key: string, value: number): void => {
-    (rounds[key] ??= []).push(Math.round(value * 10) / 10);
-  };
+  let rounds: Record<string, number[]>;
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      const measured: Record<string, { p50: number; p99: number; rps: number }> = {};
-      for (const [name, call] of Object.entries(calls)) {
-        const { p50, p99 } = summarize(await latency(call, WARM_UP_CALLS, LATENCY_CALLS));
-        measured[name] = { p50: p50 * 1000, p99: p99 * 1000, rps: await throughput(call, IN_FLIGHT, THROUGHPUT_CALLS) };
-        record(`${name}P50us`, measured[name]!.p50);
-        record(`${name}P99us`, measured[name]!.p99);
-        record(`${name}Rps`, measured[name]!.rps);
-      }
-      for (const codec of ['msgpack', 'protobuf']) {
-        record(`${codec}P50Ratio`, measured[codec]!.p50 / measured.floor!.p50);
-        record(`${codec}RpsRatio`, measured[codec]!.rps / measured.floor!.rps);
-      }
-      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${Object.entries(measured).map(([name, m]) => `${name} p50 ${m.p50.toFixed(0)} µs ${m.rps}/s`).join(', ')}\n`);
-    }
+    rounds = await measureRounds({
+      rounds: ROUNDS,
+      calls,
+      warmUpCalls: WARM_UP_CALLS,
+      latencyCalls: LATENCY_CALLS,
+      throughput: { lanes: IN_FLIGHT, calls: THROUGHPUT_CALLS },
+      ratios: (m) => ({
+        msgpackP50Ratio: m.msgpack!.p50 / m.floor!.p50,
+        msgpackRpsRatio: m.msgpack!.rps! / m.floor!.rps!,
+        protobufP50Ratio: m.protobuf!.p50 / m.floor!.p50,
+        protobufRpsRatio: m.protobuf!.rps! / m.floor!.rps!,
+      }),
+    });
   } finally {
     floorClientHandle.close();
     clients.msgpack.close();
