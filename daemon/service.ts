@@ -489,10 +489,6 @@ export class LambdaService {
     return this.#queues.listQueues();
   }
 
-  getQueue(queue: string): QueueInfo {
-    return this.#queues.getQueue(this.#queues.resolve(queue));
-  }
-
   sendMessage(queue: string, body: string): { MessageId: string; MD5OfMessageBody: string } {
     return this.#queues.sendMessage(this.#queues.resolve(queue), body);
   }

@@ -122,10 +122,6 @@ export class EventStore {
     return (this.#statements.nextDue.get(EventState.Queued) as { at: number | null }).at;
   }
 
-  count(): number {
-    return (this.#statements.count.get() as { n: number }).n;
-  }
-
   putConfig(config: EventInvokeConfigRecord): void {
     this.#statements.putConfig.run(config.functionName, config.qualifier, config.maximumRetryAttempts, config.maximumEventAgeInSeconds, config.onSuccess, config.onFailure, config.lastModified);
   }
@@ -158,7 +154,6 @@ function prepare(db: Database.Database) {
     remove: db.prepare('DELETE FROM events WHERE id = ?'),
     recover: db.prepare('UPDATE events SET state = ?, due_at = ? WHERE state = ?'),
     nextDue: db.prepare('SELECT MIN(due_at) AS at FROM events WHERE state = ?'),
-    count: db.prepare('SELECT COUNT(*) AS n FROM events'),
     putConfig: db.prepare(`INSERT OR REPLACE INTO event_invoke_configs (function_name, qualifier, maximum_retry_attempts, maximum_event_age_seconds, on_success, on_failure, last_modified)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     config: db.prepare(`SELECT ${CONFIG_COLUMNS} FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?`),

@@ -89,11 +89,6 @@ export class AsyncInvocations {
     return id;
   }
 
-  /** Events accepted and not finished. */
-  pending(): number {
-    return this.#store.count();
-  }
-
   /** Stops taking events (and accepting new ones). */
   pause(): void {
     this.#stopped = true;
