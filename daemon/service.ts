@@ -49,6 +49,8 @@ export interface InvokeInput {
   readonly logType?: string;
   /** Base64 of the client context JSON, as in `X-Amz-Client-Context`. */
   readonly clientContext?: string;
+  /** The caller's X-Ray trace header (`X-Amzn-Trace-Id`). */
+  readonly traceHeader?: string;
 }
 
 export interface InvokeOutput {
@@ -61,6 +63,8 @@ export interface InvokeOutput {
   readonly functionError?: 'Unhandled';
   /** With `logType: 'Tail'`: base64 of the last 4 KB of the log. */
   readonly logResult?: string;
+  /** The trace header the invocation ran under (absent for accepted events and dry runs). */
+  readonly traceHeader?: string;
   /** The invocation's whole log (empty for a dry run); the wire carries `logResult` instead. */
   readonly log: string;
 }
@@ -359,7 +363,12 @@ export class LambdaService {
     const lease = this.#admit(target);
     let result;
     try {
-      result = await this.#invoker.invoke({ target, payload: input.payload, ...(clientContext === undefined ? {} : { clientContext }) });
+      result = await this.#invoker.invoke({
+        target,
+        payload: input.payload,
+        ...(clientContext === undefined ? {} : { clientContext }),
+        ...(input.traceHeader === undefined ? {} : { traceHeader: input.traceHeader }),
+      });
     } finally {
       this.#dismiss(target, lease);
     }
@@ -368,6 +377,7 @@ export class LambdaService {
       requestId: result.requestId,
       executedVersion: result.executedVersion,
       payload: result.payload,
+      traceHeader: result.traceHeader,
       ...(result.functionError === undefined ? {} : { functionError: result.functionError }),
       ...(logType === 'Tail' ? { logResult: tailOf(result.log) } : {}),
       get log(): string {

@@ -43,6 +43,8 @@ export function functionEnvironment(inputs: EnvironmentInputs): Record<string, s
     LAMBDA_TASK_ROOT: codeDirectory,
     LAMBDA_RUNTIME_DIR: RUNTIME_DIRECTORY,
     TZ: ':UTC',
+    // What the X-Ray SDK does with no active segment (outside a handler): log, not throw.
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
   };
 }
 

@@ -39,6 +39,7 @@ export interface InvocationRequest {
   readonly requestId: string;
   readonly payload: Uint8Array;
   readonly clientContext?: string;
+  readonly traceId?: string;
 }
 
 export interface ContextRun {
@@ -176,6 +177,7 @@ export class ExecutionContexts {
           timeoutMs,
           invokedFunctionArn: target.invokedFunctionArn,
           ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }),
+          ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
         },
         timeoutMs,
       );

@@ -21,6 +21,8 @@ export interface InvokeTask {
   readonly invokedFunctionArn: string;
   /** Decoded client context JSON text (sync invocations only). */
   readonly clientContext?: string;
+  /** The invocation's X-Ray trace header, set as `_X_AMZN_TRACE_ID` while it runs. */
+  readonly traceId?: string;
 }
 
 /** Starts the thread and loads the runtime, so a spare context is ready before it is needed. */

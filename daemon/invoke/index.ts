@@ -8,6 +8,7 @@ import { LambdaError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { LogStore } from '../observability/log-store.js';
 import type { Metrics } from '../observability/metrics.js';
+import { formatTraceHeader, TraceHeaders } from '../observability/trace-header.js';
 import { endLine, reportLine, startLine, timeoutLine, type ReportFields } from '../observability/report.js';
 import type { InvokeTarget } from '../registry/index.js';
 
@@ -19,6 +20,8 @@ export interface InvokeRequest {
   readonly clientContext?: string;
   /** An asynchronous event's request id, the same on every attempt; a new one otherwise. */
   readonly requestId?: string;
+  /** The caller's X-Ray trace header (`X-Amzn-Trace-Id`), continued when it carries a Root. */
+  readonly traceHeader?: string;
 }
 
 export interface InvokeResult {
@@ -27,6 +30,8 @@ export interface InvokeResult {
   /** The function's result bytes, or the error JSON when `functionError` is set. */
   readonly payload: Uint8Array;
   readonly functionError?: 'Unhandled';
+  /** The trace header the invocation ran under (its `_X_AMZN_TRACE_ID`). */
+  readonly traceHeader: string;
   /** This invocation's log, as the lines written to its log stream. */
   readonly log: string;
 }
@@ -55,12 +60,14 @@ export class Invoker {
   readonly #clock: Clock;
   readonly #ids: Ids;
   readonly #metrics: Metrics;
+  readonly #traces: TraceHeaders;
   readonly #running = new Set<Promise<unknown>>();
   #closing = false;
 
   constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids; metrics: Metrics }) {
     this.#contexts = options.contexts;
     this.#metrics = options.metrics;
+    this.#traces = new TraceHeaders(options.clock, options.ids);
     this.#logs = options.logs;
     this.#clock = options.clock;
     this.#ids = options.ids;
@@ -96,7 +103,8 @@ export class Invoker {
     const { target } = request;
     const requestId = request.requestId ?? this.#ids.uuid();
     const started = performance.now();
-    const run = await this.#contexts.run(target, { requestId, payload: request.payload, ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }) });
+    const traceHeader = formatTraceHeader(this.#traces.forInvocation(request.traceHeader, target.configuration.TracingConfig.Mode));
+    const run = await this.#contexts.run(target, { requestId, payload: request.payload, traceId: traceHeader, ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }) });
     const settled = this.#settle(run, target, requestId, performance.now() - started);
 
     const now = this.#clock.now();
@@ -135,6 +143,7 @@ export class Invoker {
       requestId,
       executedVersion: target.executedVersion,
       payload: settled.payload,
+      traceHeader,
       ...(settled.failed ? { functionError: 'Unhandled' as const } : {}),
       // Joined only when someone reads it (Tail, in-process callers): most invocations never need it.
       get log(): string {

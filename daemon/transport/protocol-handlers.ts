@@ -82,6 +82,7 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
       ...(input.InvocationType === undefined ? {} : { invocationType: input.InvocationType }),
       ...(input.LogType === undefined ? {} : { logType: input.LogType }),
       ...(input.ClientContext === undefined ? {} : { clientContext: input.ClientContext }),
+      ...(input.TraceHeader === undefined ? {} : { traceHeader: input.TraceHeader }),
     });
     return {
       StatusCode: result.statusCode,
@@ -90,6 +91,7 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
       ...(result.executedVersion === undefined ? {} : { ExecutedVersion: result.executedVersion }),
       ...(result.functionError === undefined ? {} : { FunctionError: result.functionError }),
       ...(result.logResult === undefined ? {} : { LogResult: result.logResult }),
+      ...(result.traceHeader === undefined ? {} : { TraceHeader: result.traceHeader }),
     };
   },
   GetLogEvents: (service, input) => {

@@ -7,7 +7,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { FIXTURES, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { zipOf } from '../helpers/zip.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
@@ -88,6 +88,39 @@ describe('REST API over plain HTTP', () => {
     expect(badType).toMatchObject({ status: 400, type: 'ValidationException' });
     const encoded = await fetch(`${harness.daemon.url}/2015-03-31/functions/${encodeURIComponent('raw-invoke:$LATEST')}/invocations`, { method: 'POST', body: '{}' });
     expect(encoded.headers.get('x-amz-executed-version')).toBe('$LATEST');
+  });
+});
+
+describe('X-Ray trace headers on Invoke', () => {
+  let harness: TestDaemon;
+  beforeAll(async () => {
+    harness = await startDaemon();
+    for (const [name, mode] of [['traced-passthrough', 'PassThrough'], ['traced-active', 'Active']] as const) {
+      harness.daemon.service.createFunction({ FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'env.handler', Code: { Directory: `${FIXTURES}/behaviours` }, TracingConfig: { Mode: mode } });
+    }
+  });
+  afterAll(async () => harness.stop());
+
+  async function invoke(name: string, headers: Record<string, string> = {}): Promise<{ header: string | null; env: string | undefined }> {
+    const response = await fetch(`${harness.daemon.url}/2015-03-31/functions/${name}/invocations`, { method: 'POST', body: '{}', headers });
+    const body = (await response.json()) as { env: Record<string, string> };
+    expect(body.env.AWS_XRAY_CONTEXT_MISSING).toBe('LOG_ERROR');
+    return { header: response.headers.get('x-amzn-trace-id'), env: body.env._X_AMZN_TRACE_ID };
+  }
+
+  it("continues the caller's trace (Root, Sampled, Lineage) under a new Parent, and answers the header the handler saw", async () => {
+    const incoming = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:0';
+    const { header, env } = await invoke('traced-passthrough', { 'X-Amzn-Trace-Id': incoming });
+    expect(header).toBe(env);
+    expect(env).toMatch(/^Root=1-5759e988-bd862e3fe1be46a994272793;Parent=(?!53995c3f42cd8ad8)[0-9a-f]{16};Sampled=1;Lineage=a87bd80c:0$/);
+  });
+
+  it('starts a trace when none came in: not sampled for PassThrough, sampled by the default rule for Active', async () => {
+    const passThrough = await invoke('traced-passthrough');
+    expect(passThrough.env).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/);
+    const active = await invoke('traced-active');
+    expect(active.env).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1$/);
+    expect(active.env!.slice(0, 40)).not.toBe(passThrough.env!.slice(0, 40));
   });
 });
 

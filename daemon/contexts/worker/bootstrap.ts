@@ -127,6 +127,9 @@ async function invoke(task: InvokeTask): Promise<InvokeReply> {
   }
 
   const { binding, logs, memory, handler } = runtime;
+  // As Lambda's runtime does: the invocation's trace header for the X-Ray SDK, removed when there is none.
+  if (task.traceId === undefined) delete process.env['_X_AMZN_TRACE_ID'];
+  else process.env['_X_AMZN_TRACE_ID'] = task.traceId;
   journal.markInvocationStart();
   logs.setRequestId(task.requestId);
   memory.begin(coldStart);

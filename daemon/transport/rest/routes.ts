@@ -97,6 +97,8 @@ function invokeInput(request: RestRequest): Record<string, unknown> {
   const invocationType = header(request, 'x-amz-invocation-type');
   const logType = header(request, 'x-amz-log-type');
   const clientContext = header(request, 'x-amz-client-context');
+  const traceHeader = header(request, 'x-amzn-trace-id');
+  if (traceHeader !== undefined) members['TraceHeader'] = traceHeader;
   if (invocationType !== undefined) members['InvocationType'] = invocationType;
   if (logType !== undefined) members['LogType'] = logType;
   if (clientContext !== undefined) members['ClientContext'] = clientContext;
@@ -110,6 +112,7 @@ interface InvokeOutput {
   ExecutedVersion?: string;
   FunctionError?: string;
   LogResult?: string;
+  TraceHeader?: string;
 }
 
 function invokeReply(output: unknown): RestReply {
@@ -118,6 +121,7 @@ function invokeReply(output: unknown): RestReply {
   if (result.ExecutedVersion !== undefined) headers['x-amz-executed-version'] = result.ExecutedVersion;
   if (result.FunctionError !== undefined) headers['x-amz-function-error'] = result.FunctionError;
   if (result.LogResult !== undefined) headers['x-amz-log-result'] = result.LogResult;
+  if (result.TraceHeader !== undefined) headers['x-amzn-trace-id'] = result.TraceHeader;
   return { status: result.StatusCode, headers, body: result.Payload };
 }
 
