@@ -4,12 +4,9 @@
  * to `lambdad start --auth none` in its own process. Sequential calls; 5 rounds, medians. The events run in
  * the background meanwhile, as they would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { measureRounds, startProcess, type Call } from './load.js';
+import { measureRounds, startDaemonProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
 
 const ROUNDS = 5;
@@ -17,7 +14,6 @@ const CALLS = 1_000;
 const WARM_UP_CALLS = 200;
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
-const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 const EVENT = JSON.stringify({ key: 'value', n: 1 });
 const INVOKE_PATH = '/2015-03-31/functions/noop/invocations';
 
@@ -30,9 +26,8 @@ function invoker(pool: Pool, invocationType: 'RequestResponse' | 'Event', expect
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-async-'));
-  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--auth', 'none', '--data-dir', dataDir], /listening on (http:\/\/\S+)/);
-  const pool = new Pool(daemon.match[1]!, { connections: 1, pipelining: 1 });
+  const daemon = await startDaemonProcess(['--auth', 'none']);
+  const pool = new Pool(daemon.url, { connections: 1, pipelining: 1 });
   try {
     const created = await pool.request({
       method: 'POST',
@@ -51,9 +46,7 @@ async function main(): Promise<void> {
     writeReport('async', { ROUNDS, CALLS, WARM_UP_CALLS }, rounds);
   } finally {
     await pool.close();
-    daemon.child.kill('SIGTERM');
-    await new Promise((resolve) => daemon.child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await daemon.stop();
   }
 }
 

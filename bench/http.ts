@@ -7,12 +7,9 @@
  * Latency: sequential calls, p50/p99. Throughput: 32 in flight. The daemon runs with `--auth none`, as the
  * floor checks no signature either. Fixed parameters, 5 rounds, medians of the rounds.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { measureRounds, startProcess, type Call } from './load.js';
+import { measureRounds, startDaemonProcess, startProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
 
 const ROUNDS = 5;
@@ -22,7 +19,6 @@ const THROUGHPUT_CALLS = 10_000;
 const IN_FLIGHT = 32;
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
-const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 const EVENT = JSON.stringify({ key: 'value', n: 1 });
 
 /** One POST of the event on a pool of keep-alive connections; the body is read to the end. */
@@ -35,11 +31,10 @@ function poster(pool: Pool, path: string): Call {
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-http-'));
   const floor = await startProcess([fileURLToPath(new URL('./http-floor-server.js', import.meta.url))], /^(\d+)\n/);
-  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--auth', 'none', '--data-dir', dataDir], /listening on (http:\/\/\S+)/);
+  const daemon = await startDaemonProcess(['--auth', 'none']);
   const floorPool = new Pool(`http://127.0.0.1:${floor.match[1]}`, { connections: IN_FLIGHT, pipelining: 1 });
-  const daemonPool = new Pool(daemon.match[1]!, { connections: IN_FLIGHT, pipelining: 1 });
+  const daemonPool = new Pool(daemon.url, { connections: IN_FLIGHT, pipelining: 1 });
   const created = await daemonPool.request({
     method: 'POST',
     path: '/2015-03-31/functions',
@@ -67,9 +62,7 @@ async function main(): Promise<void> {
     await floorPool.close();
     await daemonPool.close();
     floor.child.kill('SIGTERM');
-    daemon.child.kill('SIGTERM');
-    await new Promise((resolve) => daemon.child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await daemon.stop();
   }
   writeReport('http', { ROUNDS, LATENCY_CALLS, WARM_UP_CALLS, THROUGHPUT_CALLS, IN_FLIGHT }, rounds);
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { loadConfig } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
+import { latency } from './load.js';
 import { writeReport } from './report.js';
 import { summarize } from './stats.js';
 
@@ -30,16 +31,8 @@ const EVENT = JSON.stringify({ key: 'value', n: 1 });
 const encoder = new TextEncoder();
 const microseconds = (ms: number): number => Math.round(ms * 1000 * 10) / 10;
 
-/** Runs `calls` sequential round trips of `call`, returning each one's latency in ms. */
-async function timed(calls: number, call: () => Promise<unknown>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const started = performance.now();
-    await call();
-    samples.push(performance.now() - started);
-  }
-  return samples;
-}
+/** `calls` sequential round trips of `call`, each one's latency in ms. */
+const timed = (calls: number, call: () => Promise<unknown>): Promise<number[]> => latency(call, 0, calls);
 
 /**
  * Warm invokes through the service against the floor — a raw Piscina no-op round trip moving the same

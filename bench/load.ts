@@ -3,6 +3,10 @@
  * a fixed number of calls in flight, and starting a server process that prints where it listens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { summarize } from './stats.js';
 
 export type Call = () => Promise<unknown>;
@@ -98,4 +102,32 @@ export async function measureRounds(plan: RoundsPlan): Promise<Record<string, nu
     process.stdout.write(`round ${round + 1}/${plan.rounds}: ${line.join(', ')}\n`);
   }
   return rounds;
+}
+
+const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+
+export interface DaemonProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** Its data directory (a temporary one, removed by stop()). */
+  readonly dataDir: string;
+  /** SIGTERM, wait for the exit, remove the data directory. */
+  stop(): Promise<void>;
+}
+
+/** `lambdad start` in its own process on a free port and a temporary data directory, with `flags` added. */
+export async function startDaemonProcess(flags: string[] = []): Promise<DaemonProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-'));
+  const { child, match } = await startProcess([MAIN, 'start', '--port', '0', '--data-dir', dataDir, ...flags], /listening on (http:\/\/\S+)/);
+  return {
+    url: match[1]!,
+    pid: child.pid!,
+    dataDir,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -4,14 +4,13 @@
  * in its own process like the daemon). Latency: sequential calls, p50/p99. Throughput: 64 in flight.
  * Fixed parameters, 5 rounds, medians of the rounds; results in bench/results/, summary in bench/RESULTS.md.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { LambdadClient } from '../clients/node/index.js';
-import { measureRounds, startProcess, type Call } from './load.js';
+import { measureRounds, startDaemonProcess, startProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
 
 const ROUNDS = 5;
@@ -21,7 +20,6 @@ const THROUGHPUT_CALLS = 10_000;
 const IN_FLIGHT = 64;
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
-const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 const EVENT = new TextEncoder().encode(JSON.stringify({ key: 'value', n: 1 }));
 
 async function floorClient(port: number): Promise<{ call: Call; close: () => void }> {
@@ -47,11 +45,10 @@ async function floorClient(port: number): Promise<{ call: Call; close: () => voi
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-'));
   const floor = await startProcess([fileURLToPath(new URL('./floor-server.js', import.meta.url))], /^(\d+)\n/);
-  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--data-dir', dataDir], /listening on (http:\/\/\S+)/);
-  const credentials = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
-  const url = daemon.match[1]!;
+  const daemon = await startDaemonProcess();
+  const credentials = JSON.parse(readFileSync(join(daemon.dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+  const url = daemon.url;
   const clients = {
     msgpack: await LambdadClient.connect({ url, codec: 'msgpack', credentials }),
     protobuf: await LambdadClient.connect({ url, codec: 'protobuf', credentials }),
@@ -84,9 +81,7 @@ async function main(): Promise<void> {
     clients.msgpack.close();
     clients.protobuf.close();
     floor.child.kill('SIGTERM');
-    daemon.child.kill('SIGTERM');
-    await new Promise((resolve) => daemon.child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await daemon.stop();
   }
   writeReport('protocol', { ROUNDS, LATENCY_CALLS, WARM_UP_CALLS, THROUGHPUT_CALLS, IN_FLIGHT }, rounds);
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { startProcess } from './load.js';
+import { startDaemonProcess } from './load.js';
 import { writeReport } from './report.js';
 
 const IN_FLIGHT = 1_000;
@@ -18,7 +18,6 @@ const IN_FLIGHT = 1_000;
 const RAMP_LIMIT_MS = 120_000;
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const SLEEPER_CODE = fileURLToPath(new URL('../../bench/sleeper', import.meta.url));
-const MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
@@ -26,10 +25,9 @@ function rssMb(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-scale-'));
-  const daemon = await startProcess([MAIN, 'start', '--port', '0', '--auth', 'none', '--data-dir', dataDir, '--account-concurrency', String(IN_FLIGHT)], /listening on (http:\/\/\S+)/);
-  const pid = daemon.child.pid!;
-  const pool = new Pool(daemon.match[1]!, { connections: IN_FLIGHT + 1, pipelining: 1, headersTimeout: RAMP_LIMIT_MS * 2, bodyTimeout: RAMP_LIMIT_MS * 2 });
+  const daemon = await startDaemonProcess(['--auth', 'none', '--account-concurrency', String(IN_FLIGHT)]);
+  const pid = daemon.pid;
+  const pool = new Pool(daemon.url, { connections: IN_FLIGHT + 1, pipelining: 1, headersTimeout: RAMP_LIMIT_MS * 2, bodyTimeout: RAMP_LIMIT_MS * 2 });
   try {
     const created = await pool.request({
       method: 'POST',
@@ -87,9 +85,7 @@ async function main(): Promise<void> {
     writeReport('scale', { IN_FLIGHT, RAMP_LIMIT_MS }, Object.fromEntries(Object.entries(report).map(([key, value]) => [key, [value]])));
   } finally {
     await pool.close();
-    daemon.child.kill('SIGTERM');
-    await new Promise((resolve) => daemon.child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await daemon.stop();
   }
 }
 
