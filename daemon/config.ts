@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import type { UdpAddress } from './observability/xray/index.js';
 
 export interface Config {
   readonly host: string;
@@ -32,6 +33,12 @@ export interface Config {
   /** PEM files: when both are set the port serves https and wss. */
   readonly tlsCert: string;
   readonly tlsKey: string;
+  /** Where lambdad's X-Ray collector listens and its segments go (AWS_XRAY_DAEMON_ADDRESS); null: no tracing. */
+  readonly xrayAddress: UdpAddress | null;
+  /** Another X-Ray daemon that gets a copy of every datagram the collector receives. */
+  readonly xrayForward: UdpAddress | null;
+  /** `off`: no /metrics and nothing recorded for it. */
+  readonly metrics: 'on' | 'off';
   /** Credentials given in the environment; otherwise the daemon generates and keeps its own. */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
 }
@@ -71,6 +78,20 @@ function address(raw: string, name: string): string {
   return host;
 }
 
+/** `host:port` (an IPv6 host in brackets), or the `none` word when the option allows it. */
+function udpAddress(none: string) {
+  return (raw: string, name: string): UdpAddress | null => {
+    if (raw === none) return null;
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(raw.trim());
+    const host = match?.[1] ?? match?.[2];
+    const port = Number(match?.[3]);
+    if (host === undefined || (host !== 'localhost' && isIP(host) === 0) || !(port <= 65_535)) {
+      throw new ConfigError(`${name} must be host:port with an IP address or localhost${none === '' ? '' : ` (or ${none})`}, got '${raw}'`);
+    }
+    return { host, port };
+  };
+}
+
 function oneOf<T extends string>(values: readonly T[]) {
   return (raw: string, name: string): T => {
     if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${raw}'`);
@@ -104,6 +125,9 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'aliasRouting', flag: 'alias-routing', env: 'LAMBDAD_ALIAS_ROUTING', help: 'weighted aliases: smooth (exact split) or random (per call, as AWS)', parse: oneOf(['smooth', 'random'] as const) },
   { key: 'auth', flag: 'auth', env: 'LAMBDAD_AUTH', help: 'sigv4: requests are signed with the daemon credentials; none: unsigned, loopback only', parse: oneOf(['sigv4', 'none'] as const) },
   { key: 'metricsAuth', flag: 'metrics-auth', env: 'LAMBDAD_METRICS_AUTH', help: 'loopback: /metrics unsigned from loopback (signed from elsewhere); sigv4: always signed', parse: oneOf(['loopback', 'sigv4'] as const) },
+  { key: 'xrayAddress', flag: 'xray-address', env: 'LAMBDAD_XRAY_ADDRESS', help: "UDP host:port of the X-Ray collector (AWS_XRAY_DAEMON_ADDRESS); off: no segments", parse: udpAddress('off') },
+  { key: 'xrayForward', flag: 'xray-forward', env: 'LAMBDAD_XRAY_FORWARD', help: 'UDP host:port of an X-Ray daemon to copy every received segment to', parse: udpAddress('') },
+  { key: 'metrics', flag: 'metrics', env: 'LAMBDAD_METRICS', help: 'on: record and serve /metrics; off: neither', parse: oneOf(['on', 'off'] as const) },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
   { key: 'tlsKey', flag: 'tls-key', env: 'LAMBDAD_TLS_KEY', help: 'PEM private key of --tls-cert', parse: optionalFile },
 ]);
@@ -123,6 +147,9 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   asyncRetryDelayMs: '60000',
   auth: 'sigv4',
   metricsAuth: 'loopback',
+  xrayAddress: '127.0.0.1:2000',
+  xrayForward: '',
+  metrics: 'on',
   tlsCert: '',
   tlsKey: '',
 });

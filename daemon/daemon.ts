@@ -15,7 +15,8 @@ import { Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
 import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
 import { LogStore } from './observability/log-store.js';
-import { Metrics } from './observability/metrics.js';
+import { Metrics, NO_METRICS } from './observability/metrics.js';
+import { formatAddress, SegmentEmitter, TraceStore, XRayCollector } from './observability/xray/index.js';
 import { METRICS_PATH, metricsEndpoint } from './transport/metrics-endpoint.js';
 import { Registry } from './registry/index.js';
 import { AliasRouting } from './routing/index.js';
@@ -47,9 +48,11 @@ export class Daemon {
   readonly #log: DaemonLog;
   readonly #events: AsyncInvocations;
   readonly #queues: Queues;
+  readonly #tracing: Tracing;
   #stopping: Promise<void> | null = null;
 
-  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; protocol: ProtocolServer; service: LambdaService; log: DaemonLog; events: AsyncInvocations; queues: Queues }) {
+  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; protocol: ProtocolServer; service: LambdaService; log: DaemonLog; events: AsyncInvocations; queues: Queues; tracing: Tracing }) {
+    this.#tracing = parts.tracing;
     this.#events = parts.events;
     this.#queues = parts.queues;
     this.config = parts.config;
@@ -70,6 +73,7 @@ export class Daemon {
     const log = options.log ?? silentDaemonLog;
     mkdirSync(config.dataDir, { recursive: true });
 
+    const tracing = await startTracing(config, ids, log);
     const registry = Registry.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
     const logs = new LogStore(config.dataDir, config.logBytesPerFunction);
     const contexts = new ExecutionContexts({
@@ -78,27 +82,29 @@ export class Daemon {
       keepWarmMs: config.keepWarmMs,
       spareWorkers: config.spareWorkers,
       maxContexts: config.accountConcurrency,
+      ...(tracing.daemonAddress === null ? {} : { xrayDaemonAddress: tracing.daemonAddress }),
       clock,
       ids,
     });
     const concurrency = new ConcurrencyScheduler(config.accountConcurrency, registry.reservations());
-    const metrics = new Metrics({
+    const metrics = config.metrics === 'off' ? null : new Metrics({
       accountLimit: () => concurrency.accountLimit,
       unreservedInFlight: () => concurrency.inFlight(),
       reservations: () => concurrency.reservations(),
       environments: () => contexts.census(),
       provisioned: () => contexts.provisionedUse().map((use) => ({ functionName: use.target.configuration.FunctionName, resource: resourceOf(use.target), allocated: use.allocated, busy: use.busy })),
     });
-    const invoker = new Invoker({ contexts, logs, clock, ids, metrics });
+    const recorder = metrics ?? NO_METRICS;
+    const invoker = new Invoker({ contexts, logs, clock, ids, metrics: recorder, segments: tracing.segments });
     const codeLinks = new CodeLinks((codeSha256) => registry.codeZipFile(codeSha256), clock);
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
-    const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics });
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics });
+    const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics: recorder });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
-    http.route(METRICS_PATH, metricsEndpoint(metrics, verifier, config.metricsAuth === 'sigv4'));
+    if (metrics !== null) http.route(METRICS_PATH, metricsEndpoint(metrics, verifier, config.metricsAuth === 'sigv4'));
     const protocol = new ProtocolServer(service, verifier);
     protocol.attach(http.server);
     const rest = new RestApi(service, verifier, ids);
@@ -112,12 +118,13 @@ export class Daemon {
       queues.close();
       logs.close();
       registry.close();
+      tracing.close();
       throw error;
     }
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const scheme = config.tlsCert === '' ? 'http' : 'https';
     codeLinks.baseUrl = `${scheme}://${host}:${address.port}`;
-    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log, events, queues });
+    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log, events, queues, tracing });
     events.start(
       (event) => service.attemptEvent(event),
       new DestinationDelivery({
@@ -125,8 +132,8 @@ export class Daemon {
         send: (queue, body, attributes) => void queues.sendMessage(queue, body, attributes),
         failed: (kind, event, target, error) => {
           const resource = event.qualifier ?? '$LATEST';
-          if (kind === 'destination') metrics.destinationFailed(event.functionName, resource);
-          else metrics.deadLetterFailed(event.functionName, resource);
+          if (kind === 'destination') recorder.destinationFailed(event.functionName, resource);
+          else recorder.deadLetterFailed(event.functionName, resource);
           log(`${kind}-failed`, { requestId: event.id, target, error: error.message });
         },
         deadLetterTarget: (event) => service.deadLetterTarget(event),
@@ -157,6 +164,7 @@ export class Daemon {
       this.#http.closeConnections();
       this.#logs.close();
       this.#registry.close();
+      this.#tracing.close();
       this.#log('stopped');
     })();
     return this.#stopping;
@@ -172,4 +180,31 @@ export class Daemon {
     } while (marker !== undefined);
     return [...sizes];
   }
+}
+
+interface Tracing {
+  readonly store: TraceStore;
+  readonly segments: SegmentEmitter | null;
+  /** Where functions and lambdad send segments: the collector's bound address, else the configured one. */
+  readonly daemonAddress: string | null;
+  close(): void;
+}
+
+/** The trace store, the collector on the configured address and the emitter of lambdad's own segments. */
+async function startTracing(config: Config, ids: Ids, log: DaemonLog): Promise<Tracing> {
+  const store = new TraceStore(config.dataDir);
+  if (config.xrayAddress === null) return { store, segments: null, daemonAddress: null, close: () => store.close() };
+  const collector = await XRayCollector.start({ listen: config.xrayAddress, forward: config.xrayForward, store, log });
+  const address = collector.address ?? config.xrayAddress;
+  const segments = new SegmentEmitter(address, () => ids.hex(8));
+  return {
+    store,
+    segments,
+    daemonAddress: formatAddress(address),
+    close: () => {
+      segments.close();
+      collector.close();
+      store.close();
+    },
+  };
 }

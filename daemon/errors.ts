@@ -27,6 +27,8 @@ export const ERRORS = Object.freeze({
   RequestEntityTooLargeException: { status: 413, type: 'User', messageField: 'message' },
   /** Throttled: the body carries a `Reason` (spec lambda-api.md §3). */
   TooManyRequestsException: { status: 429, type: 'User', messageField: 'message', retryAfterSeconds: 1 },
+  /** X-Ray's refusal of a malformed trace query. */
+  InvalidRequestException: { status: 400, type: null, messageField: 'Message' },
   ServiceException: { status: 500, type: 'Service', messageField: 'Message' },
   // Authentication (SigV4), before any operation runs.
   MissingAuthenticationTokenException: { status: 403, type: 'User', messageField: 'message' },

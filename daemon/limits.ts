@@ -21,6 +21,9 @@ export const LIMITS = Object.freeze({
   /** A provisioned context's init has max(this, the function's timeout). */
   provisionedInitMinMs: 130_000,
 
+  /** Trace ids one BatchGetTraces may name: lambdad's own bound, X-Ray documents none. */
+  batchGetTracesMaxIds: 100,
+
   memoryMinMb: 128,
   memoryMaxMb: 10_240,
   memoryDefaultMb: 128,

@@ -13,7 +13,8 @@ import type { AsyncInvocations, AttemptOutcome, EventInvokeConfigInput, Function
 import type { EventRecord } from './invoke/async/event-store.js';
 import { resourceOf, type Invoker } from './invoke/index.js';
 import { compileFilterPattern } from './observability/filter-pattern.js';
-import type { Metrics } from './observability/metrics.js';
+import type { MetricsRecorder } from './observability/metrics.js';
+import type { Trace, TraceStore, TraceSummary } from './observability/xray/trace-store.js';
 import { parseEvent } from './invoke/payload.js';
 import type { QueueInfo, QueueMessage, Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
@@ -146,9 +147,11 @@ export class LambdaService {
   readonly #routing: AliasRouting;
   readonly #async: AsyncInvocations;
   readonly #queues: Queues;
-  readonly #metrics: Metrics;
+  readonly #metrics: MetricsRecorder;
+  readonly #traces: TraceStore;
 
-  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting; async: AsyncInvocations; queues: Queues; metrics: Metrics }) {
+  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting; async: AsyncInvocations; queues: Queues; metrics: MetricsRecorder; traces: TraceStore }) {
+    this.#traces = parts.traces;
     this.#metrics = parts.metrics;
     this.#async = parts.async;
     this.#queues = parts.queues;
@@ -535,6 +538,25 @@ export class LambdaService {
   /** Log events of one function's log group (`/aws/lambda/<name>`), oldest first. */
   getLogEvents(query: LogQuery): StoredLogEvent[] {
     return this.#logs.query(query);
+  }
+
+  /** X-Ray's GetTraceSummaries: traces that started in the range (epoch seconds), newest first. */
+  getTraceSummaries(input: { StartTime: number; EndTime: number; NextToken?: string }): { TraceSummaries: TraceSummary[]; ApproximateTime: number; TracesProcessedCount: number; NextToken?: string } {
+    if (!(input.EndTime >= input.StartTime)) throw new LambdaError('InvalidRequestException', 'EndTime must not be before StartTime');
+    const page = this.#traces.summaries(input.StartTime, input.EndTime, input.NextToken);
+    return {
+      TraceSummaries: page.summaries,
+      ApproximateTime: Math.floor(Date.now() / 1000),
+      TracesProcessedCount: page.total,
+      ...(page.nextToken === undefined ? {} : { NextToken: page.nextToken }),
+    };
+  }
+
+  /** X-Ray's BatchGetTraces: whole traces, each segment's document as JSON text. */
+  batchGetTraces(traceIds: readonly string[]): { Traces: Trace[]; UnprocessedTraceIds: string[] } {
+    if (traceIds.length > LIMITS.batchGetTracesMaxIds) throw new LambdaError('InvalidRequestException', `TraceIds may name at most ${LIMITS.batchGetTracesMaxIds} traces`);
+    const { traces, unprocessed } = this.#traces.traces(traceIds);
+    return { Traces: traces, UnprocessedTraceIds: unprocessed };
   }
 }
 

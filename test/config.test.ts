@@ -20,6 +20,9 @@ describe('loadConfig', () => {
       aliasRouting: 'smooth',
       auth: 'sigv4',
       metricsAuth: 'loopback',
+      xrayAddress: { host: '127.0.0.1', port: 2000 },
+      xrayForward: null,
+      metrics: 'on',
       tlsCert: '',
       tlsKey: '',
       credentials: null,
@@ -45,9 +48,17 @@ describe('loadConfig', () => {
     [{ 'tls-cert': 'cert.pem' }, '--tls-cert and --tls-key go together'],
     [{ 'spare-workers': '-1' }, '--spare-workers must be an integer from 0 to 64'],
     [{ nonsense: '1' }, 'unknown option --nonsense'],
+    [{ 'xray-address': '127.0.0.1' }, "--xray-address must be host:port with an IP address or localhost (or off), got '127.0.0.1'"],
+    [{ 'xray-forward': 'xray.example.com:2000' }, '--xray-forward must be host:port with an IP address or localhost, got'],
+    [{ 'xray-address': '127.0.0.1:70000' }, '--xray-address must be host:port'],
   ])('refuses %o', (flags, message) => {
     expect(() => loadConfig(flags)).toThrow(ConfigError);
     expect(() => loadConfig(flags)).toThrow(message);
+  });
+
+  it('reads X-Ray addresses as host:port, IPv6 in brackets, and off', () => {
+    expect(loadConfig({ 'xray-address': '[::1]:2001', 'xray-forward': 'localhost:2002' })).toMatchObject({ xrayAddress: { host: '::1', port: 2001 }, xrayForward: { host: 'localhost', port: 2002 } });
+    expect(loadConfig({ 'xray-address': 'off' }).xrayAddress).toBeNull();
   });
 
   it('serves beyond loopback only when requests are signed', () => {

@@ -23,7 +23,8 @@ function findOperation(argv: readonly string[]): { spec: OperationSpec; args: st
   let at = 0;
   for (let words = globalFlagWords(argv[0] ?? ''); words > 0; words = globalFlagWords(argv[at] ?? '')) at += words;
   const word = argv[at];
-  const name = word === 'logs' ? `logs ${argv[at + 1] ?? ''}` : word;
+  // `logs` and `xray` name a group, as in the AWS CLI: the next word is the command.
+  const name = word === 'logs' || word === 'xray' ? `${word} ${argv[at + 1] ?? ''}` : word;
   const spec = name === undefined ? undefined : OPERATIONS.get(name);
   if (spec === undefined) {
     throw new UsageError(`argument operation: Invalid choice '${name ?? ''}', valid choices are: ${[...OPERATIONS.keys()].join(', ')}`);

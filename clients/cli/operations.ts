@@ -7,6 +7,7 @@ import type { LambdadClient, Operation, Operations } from '../node/index.js';
 import type { Flag, Flags } from './args.js';
 import type { Shape } from './shorthand.js';
 import { filter, tail } from './tail.js';
+import { getTraceSummaries } from './traces.js';
 
 export interface OperationSpec {
   /** As typed: `create-function`, `logs tail`. */
@@ -411,6 +412,23 @@ const TABLE: readonly OperationSpec[] = [
       since: { type: 'string', help: 'from how long ago: 30s, 10m (default), 2h, 1d, 1w, or a date' },
     },
     run: filter,
+  },
+  {
+    name: 'xray get-trace-summaries',
+    operation: 'GetTraceSummaries',
+    summary: 'Lists the traces that started in a time range, newest first, with duration and error flags.',
+    flags: {
+      'start-time': { type: 'string', help: 'epoch seconds, a date, or how long ago: 30s, 10m, 2h (default 1h)' },
+      'end-time': { type: 'string', help: 'epoch seconds, a date, or how long ago (default now)' },
+    },
+    run: getTraceSummaries,
+  },
+  {
+    name: 'xray batch-get-traces',
+    operation: 'BatchGetTraces',
+    summary: "Prints whole traces: each segment's JSON document, subsegments in place.",
+    flags: { 'trace-ids': { type: 'list', required: true, help: 'trace ids, 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx' } },
+    run: call('BatchGetTraces'),
   },
 ];
 

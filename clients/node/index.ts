@@ -84,6 +84,8 @@ export interface InvokeOptions {
   readonly logType?: 'None' | 'Tail';
   /** Client context object; sent base64-encoded as Lambda expects. */
   readonly clientContext?: Record<string, unknown>;
+  /** An X-Ray trace header (`Root=…;Parent=…;Sampled=1`) to continue, as `X-Amzn-Trace-Id` on HTTP. */
+  readonly traceHeader?: string;
 }
 
 interface Pending {
@@ -255,6 +257,8 @@ export class LambdadClient {
   deleteMessage = (input: Operations['DeleteMessage']['input']) => this.call('DeleteMessage', input);
   filterLogEvents = (input: Operations['FilterLogEvents']['input']) => this.call('FilterLogEvents', input);
   getLogEvents = (input: Operations['GetLogEvents']['input']) => this.call('GetLogEvents', input);
+  getTraceSummaries = (input: Operations['GetTraceSummaries']['input']) => this.call('GetTraceSummaries', input);
+  batchGetTraces = (input: Operations['BatchGetTraces']['input']) => this.call('BatchGetTraces', input);
 
   /** Invokes a function. A payload that is not bytes or a string is sent as its JSON. */
   invoke(functionName: string, payload: Uint8Array | string | unknown = {}, options: InvokeOptions = {}): Promise<Operations['Invoke']['output']> {
@@ -266,6 +270,7 @@ export class LambdadClient {
       ...(options.invocationType === undefined ? {} : { InvocationType: options.invocationType }),
       ...(options.logType === undefined ? {} : { LogType: options.logType }),
       ...(options.clientContext === undefined ? {} : { ClientContext: base64(JSON.stringify(options.clientContext)) }),
+      ...(options.traceHeader === undefined ? {} : { TraceHeader: options.traceHeader }),
     });
   }
 

@@ -13,6 +13,8 @@ export interface EnvironmentInputs {
   readonly tmpDirectory: string;
   /** `provisioned-concurrency` for contexts initialised ahead; `on-demand` otherwise. */
   readonly initializationType?: 'on-demand' | 'provisioned-concurrency';
+  /** lambdad's X-Ray collector, `host:port`. */
+  readonly xrayDaemonAddress?: string;
 }
 
 const RUNTIME_DIRECTORY = dirname(fileURLToPath(WORKER_ENTRY));
@@ -28,6 +30,9 @@ export function functionEnvironment(inputs: EnvironmentInputs): Record<string, s
     TMPDIR: inputs.tmpDirectory,
     TMP: inputs.tmpDirectory,
     TEMP: inputs.tmpDirectory,
+    // What the X-Ray SDK does with no active segment (outside a handler): log, not throw; and where it sends.
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    ...(inputs.xrayDaemonAddress === undefined ? {} : xrayDaemon(inputs.xrayDaemonAddress)),
     ...configuration.Environment?.Variables,
     // …and the reserved ones, which it cannot.
     _HANDLER: configuration.Handler,
@@ -43,9 +48,13 @@ export function functionEnvironment(inputs: EnvironmentInputs): Record<string, s
     LAMBDA_TASK_ROOT: codeDirectory,
     LAMBDA_RUNTIME_DIR: RUNTIME_DIRECTORY,
     TZ: ':UTC',
-    // What the X-Ray SDK does with no active segment (outside a handler): log, not throw.
-    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
   };
+}
+
+/** The X-Ray daemon's address in both forms Lambda gives it. */
+function xrayDaemon(address: string): Record<string, string> {
+  const colon = address.lastIndexOf(':');
+  return { AWS_XRAY_DAEMON_ADDRESS: address, _AWS_XRAY_DAEMON_ADDRESS: address.slice(0, colon), _AWS_XRAY_DAEMON_PORT: address.slice(colon + 1) };
 }
 
 /** `YYYY/MM/DD/[version]<32 lowercase hex>`, one per execution context, as on Lambda. */

@@ -31,6 +31,8 @@ export interface ContextsOptions {
    * first ends the context idle the longest. Spares come on top.
    */
   readonly maxContexts: number;
+  /** `host:port` of the X-Ray daemon functions send segments to; unset when tracing is off. */
+  readonly xrayDaemonAddress?: string;
   readonly clock: Clock;
   readonly ids: Ids;
 }
@@ -272,6 +274,7 @@ export class ExecutionContexts {
         logStreamName: streamName,
         tmpDirectory: context.tmpDirectory,
         initializationType,
+        ...(this.#options.xrayDaemonAddress === undefined ? {} : { xrayDaemonAddress: this.#options.xrayDaemonAddress }),
       }),
     };
   }

@@ -7,8 +7,9 @@ import { JOURNAL_LOG_BYTES, type ContextRun, type ExecutionContexts, type LogRec
 import { LambdaError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { LogStore } from '../observability/log-store.js';
-import type { Metrics } from '../observability/metrics.js';
-import { formatTraceHeader, TraceHeaders } from '../observability/trace-header.js';
+import type { MetricsRecorder } from '../observability/metrics.js';
+import { formatTraceHeader, TraceHeaders, type TraceHeader } from '../observability/trace-header.js';
+import type { SegmentEmitter } from '../observability/xray/index.js';
 import { endLine, reportLine, startLine, timeoutLine, type ReportFields } from '../observability/report.js';
 import type { InvokeTarget } from '../registry/index.js';
 
@@ -59,13 +60,15 @@ export class Invoker {
   readonly #logs: LogStore;
   readonly #clock: Clock;
   readonly #ids: Ids;
-  readonly #metrics: Metrics;
+  readonly #metrics: MetricsRecorder;
   readonly #traces: TraceHeaders;
+  readonly #segments: SegmentEmitter | null;
   readonly #running = new Set<Promise<unknown>>();
   #closing = false;
 
-  constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids; metrics: Metrics }) {
+  constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids; metrics: MetricsRecorder; segments: SegmentEmitter | null }) {
     this.#contexts = options.contexts;
+    this.#segments = options.segments;
     this.#metrics = options.metrics;
     this.#traces = new TraceHeaders(options.clock, options.ids);
     this.#logs = options.logs;
@@ -103,9 +106,14 @@ export class Invoker {
     const { target } = request;
     const requestId = request.requestId ?? this.#ids.uuid();
     const started = performance.now();
-    const traceHeader = formatTraceHeader(this.#traces.forInvocation(request.traceHeader, target.configuration.TracingConfig.Mode));
+    const startedAt = this.#clock.now();
+    const trace = this.#traces.forInvocation(request.traceHeader, target.configuration.TracingConfig.Mode);
+    const traceHeader = formatTraceHeader(trace);
     const run = await this.#contexts.run(target, { requestId, payload: request.payload, traceId: traceHeader, ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }) });
-    const settled = this.#settle(run, target, requestId, performance.now() - started);
+    const elapsedMs = performance.now() - started;
+    const settled = this.#settle(run, target, requestId, elapsedMs);
+    const traced = trace.sampled && this.#segments !== null;
+    if (traced) this.#traceSegments(trace, target, requestId, startedAt, elapsedMs, settled);
 
     const now = this.#clock.now();
     const records: LogRecord[] = [...settled.initLogs, { timestamp: now, message: startLine(requestId, target.executedVersion) }, ...settled.logs];
@@ -124,6 +132,7 @@ export class Invoker {
           maxMemoryUsedMb: Math.ceil(settled.peakMemoryBytes / MIB),
           ...(settled.initDurationMs === undefined ? {} : { initDurationMs: settled.initDurationMs }),
           ...(settled.status === undefined ? {} : { status: settled.status }),
+          ...(traced ? { xray: { traceId: trace.root, segmentId: trace.parent } } : {}),
         }),
       },
     );
@@ -150,6 +159,21 @@ export class Invoker {
         return records.map((record) => `${record.message}\n`).join('');
       },
     };
+  }
+
+  #traceSegments(trace: TraceHeader, target: InvokeTarget, requestId: string, startMs: number, elapsedMs: number, settled: Settled): void {
+    const error = settled.failed ? reportedError(settled.payload) : undefined;
+    this.#segments?.invoked({
+      header: trace,
+      functionName: target.configuration.FunctionName,
+      functionArn: target.invokedFunctionArn,
+      requestId,
+      startMs,
+      elapsedMs,
+      durationMs: settled.durationMs,
+      ...(settled.initDurationMs === undefined ? {} : { initDurationMs: settled.initDurationMs }),
+      ...(error === undefined ? {} : { error }),
+    });
   }
 
   /** What the caller gets and the REPORT line says, for each way an invocation can end. */
@@ -204,6 +228,16 @@ export class Invoker {
         return { ...common, payload: outcome.payload, failed: true, ...(status === undefined ? {} : { status }) };
       }
     }
+  }
+}
+
+/** The error type and message of a failed invocation's `{errorType, errorMessage}` payload. */
+function reportedError(payload: Uint8Array): { type: string; message: string } {
+  try {
+    const reported = JSON.parse(new TextDecoder().decode(payload)) as { errorType?: unknown; errorMessage?: unknown };
+    return { type: String(reported.errorType ?? 'Error'), message: String(reported.errorMessage ?? '') };
+  } catch {
+    return { type: 'Error', message: '' };
   }
 }
 

@@ -37,6 +37,22 @@ export interface ScrapeView {
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 const AGE_BUCKETS = [0.01, 0.1, 1, 10, 60, 300, 900, 3600, 21_600];
 
+/** What the daemon's parts record; with `--metrics off` they get NO_METRICS, which records nothing. */
+export type MetricsRecorder = Pick<Metrics, 'invoked' | 'placed' | 'throttled' | 'running' | 'asyncReceived' | 'asyncAttempted' | 'asyncDropped' | 'destinationFailed' | 'deadLetterFailed'>;
+
+const ignore = (): void => undefined;
+export const NO_METRICS: MetricsRecorder = Object.freeze({
+  invoked: ignore,
+  placed: ignore,
+  throttled: ignore,
+  running: ignore,
+  asyncReceived: ignore,
+  asyncAttempted: ignore,
+  asyncDropped: ignore,
+  destinationFailed: ignore,
+  deadLetterFailed: ignore,
+});
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #errors = new Counter({ name: 'lambda_errors_total', help: 'Invocations that ended in a function error.', labelNames: ['function_name', 'resource', 'executed_version', 'error_type'], registers: [this.registry] });

@@ -9,6 +9,8 @@ export interface ReportFields {
   readonly initDurationMs?: number;
   /** `timeout`, or `error` with the error type, when the runtime failed. */
   readonly status?: { readonly kind: 'timeout' } | { readonly kind: 'error'; readonly errorType: string };
+  /** A sampled, traced invocation: its trace and function segment. */
+  readonly xray?: { readonly traceId: string; readonly segmentId: string };
 }
 
 export function startLine(requestId: string, version: string): string {
@@ -30,8 +32,9 @@ export function reportLine(fields: ReportFields): string {
   if (fields.initDurationMs !== undefined) parts.push(`Init Duration: ${fields.initDurationMs.toFixed(2)} ms`);
   if (fields.status?.kind === 'timeout') parts.push('Status: timeout');
   if (fields.status?.kind === 'error') parts.push('Status: error', `Error Type: ${fields.status.errorType}`);
-  // Lambda ends the REPORT line with a tab.
-  return `${parts.join('\t')}\t`;
+  // Lambda ends the REPORT line with a tab, and adds the X-Ray line to the same event.
+  const xray = fields.xray === undefined ? '' : `\nXRAY TraceId: ${fields.xray.traceId}\tSegmentId: ${fields.xray.segmentId}\tSampled: true\t`;
+  return `${parts.join('\t')}\t${xray}`;
 }
 
 /** `2024-04-08T16:56:23.120Z <request id> Task timed out after 3.00 seconds` */

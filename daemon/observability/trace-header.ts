@@ -6,21 +6,26 @@
  */
 import type { Clock, Ids } from '../clock.js';
 
-const ROOT = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
+export const ROOT = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
+export const SEGMENT_ID = /^[0-9a-f]{16}$/;
 const DEFAULT_RULE_RATE = 0.05;
 
 export interface TraceHeader {
   readonly root: string;
+  /** The function segment's id, which the function's own subsegments name as their parent. */
   readonly parent: string;
+  /** The caller's Parent: the upstream (sub)segment lambdad's service segment hangs under. */
+  readonly caller?: string;
   readonly sampled: boolean;
   /** Other pairs (Lineage, Self, …) in their order, as received. */
   readonly rest: readonly (readonly [string, string])[];
 }
 
 /** The pairs of a header; null when it has no valid Root (then it is not continued). */
-export function parseTraceHeader(header: string | undefined): { root: string; sampled: string | undefined; rest: [string, string][] } | null {
+export function parseTraceHeader(header: string | undefined): { root: string; parent: string | undefined; sampled: string | undefined; rest: [string, string][] } | null {
   if (header === undefined) return null;
   let root: string | undefined;
+  let parent: string | undefined;
   let sampled: string | undefined;
   const rest: [string, string][] = [];
   for (const part of header.split(';')) {
@@ -31,9 +36,10 @@ export function parseTraceHeader(header: string | undefined): { root: string; sa
     const lower = key.toLowerCase();
     if (lower === 'root') root = value;
     else if (lower === 'sampled') sampled = value;
-    else if (lower !== 'parent') rest.push([key, value]);
+    else if (lower === 'parent') parent = SEGMENT_ID.test(value) ? value : undefined;
+    else rest.push([key, value]);
   }
-  return root !== undefined && ROOT.test(root) ? { root, sampled, rest } : null;
+  return root !== undefined && ROOT.test(root) ? { root, parent, sampled, rest } : null;
 }
 
 export function formatTraceHeader(header: TraceHeader): string {
@@ -60,6 +66,7 @@ export class TraceHeaders {
     return {
       root: parsed?.root ?? this.#newRoot(),
       parent: this.#ids.hex(8),
+      ...(parsed?.parent === undefined ? {} : { caller: parsed.parent }),
       sampled: decided ?? (mode === 'Active' && this.#sample()),
       rest: parsed?.rest ?? [],
     };

@@ -118,6 +118,8 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
     });
     return { Events: events.map((event) => ({ LogGroupName: logGroupName, LogStreamName: event.logStreamName, Timestamp: event.timestamp, Message: event.message })) };
   },
+  GetTraceSummaries: (service, input) => service.getTraceSummaries(input),
+  BatchGetTraces: (service, input) => service.batchGetTraces(input.TraceIds ?? []),
   UntailLogs: (_service, input, session) => {
     session.unfollow(input.subscription);
     return {};

@@ -11,7 +11,9 @@ import type { Clock } from '../clock.js';
 import { LambdaError } from '../errors.js';
 import type { Credentials } from './credentials.js';
 
-export const SIGNING_SERVICE = 'lambda';
+/** The services whose APIs lambdad serves: Lambda's, and X-Ray's trace queries. */
+export type SigningService = 'lambda' | 'xray';
+export const SIGNING_SERVICE: SigningService = 'lambda';
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SKEW_MS = 5 * 60 * 1000;
 
@@ -22,6 +24,8 @@ export interface SignedRequest {
   readonly headers: IncomingHttpHeaders;
   /** The body, when there is one: its hash is part of what was signed. */
   readonly body?: Uint8Array;
+  /** The service the credential must be scoped to (default `lambda`). */
+  readonly service?: SigningService;
 }
 
 interface Claim {
@@ -85,13 +89,14 @@ export class SigV4Verifier {
   readonly #credentials: Credentials;
   readonly #region: string;
   readonly #clock: Clock;
-  readonly #signer: SignatureV4;
+  readonly #signers: Record<SigningService, SignatureV4>;
 
   constructor(credentials: Credentials, region: string, clock: Clock) {
     this.#credentials = credentials;
     this.#region = region;
     this.#clock = clock;
-    this.#signer = new SignatureV4({ credentials, region, service: SIGNING_SERVICE, sha256: Sha256, applyChecksum: false });
+    const signer = (service: SigningService): SignatureV4 => new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });
+    this.#signers = { lambda: signer('lambda'), xray: signer('xray') };
   }
 
   /** Resolves when the request is signed with the daemon's credentials; rejects with the AWS error otherwise. */
@@ -100,7 +105,8 @@ export class SigV4Verifier {
     const claim = readClaim(url, request.headers);
     if (claim === null) throw new LambdaError('MissingAuthenticationTokenException', 'Missing Authentication Token');
     if (claim.accessKeyId !== this.#credentials.accessKeyId) throw new LambdaError('UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (claim.service !== SIGNING_SERVICE) throw invalidSignature(`Credential should be scoped to correct service: '${SIGNING_SERVICE}'.`);
+    const service = request.service ?? SIGNING_SERVICE;
+    if (claim.service !== service) throw invalidSignature(`Credential should be scoped to correct service: '${service}'.`);
     if (claim.region !== this.#region) throw invalidSignature(`Credential should be scoped to a valid region, not '${claim.region}'.`);
 
     const signingDate = parseLongDate(claim.longDate);
@@ -133,10 +139,10 @@ export class SigV4Verifier {
     const signableHeaders = new Set(claim.signedHeaders);
     let expected: string;
     if (claim.expiresSeconds !== undefined) {
-      const presigned = await this.#signer.presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
+      const presigned = await this.#signers[service].presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
       expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
     } else {
-      const signed = await this.#signer.sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders });
+      const signed = await this.#signers[service].sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders });
       expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? '';
     }
     const given = Buffer.from(claim.signature);

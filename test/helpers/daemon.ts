@@ -24,7 +24,8 @@ export interface TestDaemon {
  * the authentication tests and the SDK suite go through SigV4.
  */
 export async function startDaemon(flags: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'lambdad-test-')), options: DaemonOptions = {}): Promise<TestDaemon> {
-  const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', auth: 'none', ...flags });
+  // Each test daemon has its own X-Ray collector, on a free port, so that test files do not see each other's traces.
+  const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', auth: 'none', 'xray-address': '127.0.0.1:0', ...flags });
   const daemon = await Daemon.start(config, options);
   const handle: TestDaemon = {
     daemon,

@@ -133,3 +133,19 @@ describe('/metrics', () => {
     expect(open.status).toBe(200);
   });
 });
+
+describe('--metrics off', () => {
+  it('records nothing and serves no /metrics; invocations run as before', async () => {
+    const quiet = await startDaemon({ metrics: 'off', 'xray-address': 'off' });
+    try {
+      quiet.daemon.service.createFunction({ FunctionName: 'quiet', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'counter.handler', Code: { Directory: `${FIXTURES}/behaviours` } });
+      const result = await quiet.daemon.service.invoke({ functionName: 'quiet', payload: event({}) });
+      expect(result.functionError).toBeUndefined();
+      const response = await fetch(`${quiet.daemon.url}/metrics`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
+    } finally {
+      await quiet.stop();
+    }
+  });
+});

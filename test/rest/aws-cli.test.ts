@@ -29,8 +29,8 @@ describe.skipIf(!available)('the AWS CLI v2 against lambdad', () => {
    * `aws lambda <command>` typed as a shell line, exactly as the docs print it (the shell strips the quotes
    * of `{"2"=0.02}`), with --endpoint-url; stdout parsed as JSON when there is any.
    */
-  async function aws(command: string): Promise<any> {
-    const line = `${AWS} lambda ${command} --endpoint-url ${harness.daemon.url} --output json`;
+  async function aws(command: string, service: 'lambda' | 'xray' = 'lambda'): Promise<any> {
+    const line = `${AWS} ${service} ${command} --endpoint-url ${harness.daemon.url} --output json`;
     const { stdout } = await run('/bin/sh', ['-c', line], { env, cwd: work, timeout: 30_000 });
     return stdout.trim() === '' ? null : JSON.parse(stdout);
   }
@@ -91,6 +91,21 @@ describe.skipIf(!available)('the AWS CLI v2 against lambdad', () => {
       messages = harness.daemon.service.receiveMessages('outcomes', 1);
     }
     expect(JSON.parse(messages[0]!.Body)).toMatchObject({ requestContext: { condition: 'Success' }, requestPayload: { key: 'value' }, responsePayload: { received: { key: 'value' } } });
+  });
+
+  it('reads traces with aws xray: get-trace-summaries and batch-get-traces', async () => {
+    const root = `1-${Math.floor(Date.now() / 1000).toString(16)}-0123456789abcdef01234567`;
+    await harness.daemon.service.invoke({ functionName: 'MyFunction', payload: new TextEncoder().encode('{}'), traceHeader: `Root=${root};Sampled=1` });
+    const now = Math.floor(Date.now() / 1000);
+    let summaries = await aws(`get-trace-summaries --start-time ${now - 60} --end-time ${now + 1}`, 'xray');
+    for (let tries = 0; tries < 50 && !summaries.TraceSummaries.some((s: { Id: string }) => s.Id === root); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      summaries = await aws(`get-trace-summaries --start-time ${now - 60} --end-time ${now + 1}`, 'xray');
+    }
+    expect(summaries.TraceSummaries.find((s: { Id: string }) => s.Id === root)).toMatchObject({ HasFault: false, HasError: false });
+    const traces = await aws(`batch-get-traces --trace-ids ${root}`, 'xray');
+    const origins = traces.Traces[0].Segments.map((segment: { Document: string }) => JSON.parse(segment.Document).origin);
+    expect(origins.sort()).toEqual(['AWS::Lambda', 'AWS::Lambda::Function']);
   });
 
   it('reports errors as the AWS CLI does, exit code 254', async () => {

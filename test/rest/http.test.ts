@@ -37,7 +37,7 @@ describe('REST API over plain HTTP', () => {
   it('answers an unknown path or method with UnknownOperationException, in JSON, with a request id', async () => {
     for (const [method, path] of [['GET', '/2015-03-31/nothing-here'], ['PATCH', '/2015-03-31/functions'], ['GET', '/']]) {
       const result = await answer(await fetch(`${harness.daemon.url}${path}`, { method }));
-      expect(result).toMatchObject({ status: 400, type: 'UnknownOperationException', body: { message: `No Lambda operation is served at ${method} ${path}` } });
+      expect(result).toMatchObject({ status: 400, type: 'UnknownOperationException', body: { message: `No Lambda or X-Ray operation is served at ${method} ${path}` } });
       expect(result.requestId).toMatch(UUID);
     }
   });

@@ -10,7 +10,7 @@ import type { Clock, Ids } from '../../clock.js';
 import { LambdaError } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { DaemonLog } from '../../observability/daemon-log.js';
-import type { Metrics } from '../../observability/metrics.js';
+import type { MetricsRecorder } from '../../observability/metrics.js';
 import { EventState, EventStore, type EventRecord } from './event-store.js';
 import { EventInvokeConfigs, type Destinations } from './configs.js';
 
@@ -40,7 +40,7 @@ export interface AsyncOptions {
   /** The first retry after a function error waits this long, the second twice as long. */
   readonly retryDelayMs: number;
   readonly log: DaemonLog;
-  readonly metrics: Metrics;
+  readonly metrics: MetricsRecorder;
 }
 
 const THROTTLE_BACKOFF_MIN_MS = 1_000;

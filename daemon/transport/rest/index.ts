@@ -127,11 +127,11 @@ export class RestApi {
     if (found === null) {
       // Drain what was sent so the connection stays usable for the error.
       request.resume();
-      throw new LambdaError('UnknownOperationException', `No Lambda operation is served at ${method} ${url.pathname}`);
+      throw new LambdaError('UnknownOperationException', `No Lambda or X-Ray operation is served at ${method} ${url.pathname}`);
     }
     const { route, labels } = found;
     const body = await readBody(request, route);
-    if (this.#verifier !== null) await this.#verifier.verify({ method, url: target, headers: request.headers, body: checkedBody(request, body) });
+    if (this.#verifier !== null) await this.#verifier.verify({ method, url: target, headers: request.headers, body: checkedBody(request, body), ...(route.signingService === undefined ? {} : { service: route.signingService }) });
 
     const input = route.input({ labels, query: url.searchParams, headers: request.headers, body });
     checkOperationInput(route.operation, input);

@@ -5,6 +5,7 @@
  */
 import type { Operation } from '../../../protocol/generated/types.js';
 import { LIMITS } from '../../limits.js';
+import type { SigningService } from '../sigv4.js';
 
 export interface RestRequest {
   /** Path labels, percent-decoded: `FunctionName`, `Name`. */
@@ -27,6 +28,8 @@ export interface RestRoute {
   /** A query member the request must carry to be this operation (`List=ALL` tells two GETs apart). */
   readonly when?: { readonly name: string; readonly value: string };
   readonly operation: Operation;
+  /** X-Ray's operations are signed for `xray`; Lambda's (the default) for `lambda`. */
+  readonly signingService?: SigningService;
   /** Bodies larger than this are refused before they are read (413). */
   readonly maxBodyBytes: number;
   /** The protocol input of the operation. Throws LambdaError/FrameError on input it cannot translate. */
@@ -184,4 +187,7 @@ export const ROUTES: readonly RestRoute[] = Object.freeze([
   { method: 'GET', path: EVENT_INVOKE_CONFIG, operation: 'GetFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
   { method: 'DELETE', path: EVENT_INVOKE_CONFIG, operation: 'DeleteFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: empty(204) },
   { method: 'POST', path: `${FUNCTION}/invocations`, operation: 'Invoke', maxBodyBytes: LIMITS.syncPayloadMaxBytes, input: invokeInput, reply: invokeReply },
+  // X-Ray's trace queries (restJson1 too), answered by lambdad's collector: `aws xray … --endpoint-url` works.
+  { method: 'POST', path: '/TraceSummaries', operation: 'GetTraceSummaries', signingService: 'xray', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
+  { method: 'POST', path: '/Traces', operation: 'BatchGetTraces', signingService: 'xray', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
 ]);
