@@ -16,7 +16,7 @@ import { LIMITS } from './limits.js';
 import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
 import { LogStore } from './observability/log-store.js';
 import { Metrics, NO_METRICS } from './observability/metrics.js';
-import { formatAddress, SegmentEmitter, TraceStore, XRayCollector } from './observability/xray/index.js';
+import { formatAddress, TraceStore, udpSink, XRayCollector, type SpanSink } from './observability/xray/index.js';
 import { METRICS_PATH, metricsEndpoint } from './transport/metrics-endpoint.js';
 import { Registry } from './registry/index.js';
 import { AliasRouting } from './routing/index.js';
@@ -73,7 +73,7 @@ export class Daemon {
     const log = options.log ?? silentDaemonLog;
     mkdirSync(config.dataDir, { recursive: true });
 
-    const tracing = await startTracing(config, ids, log);
+    const tracing = await startTracing(config, log);
     const registry = Registry.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
     const logs = new LogStore(config.dataDir, config.logBytesPerFunction);
     const contexts = new ExecutionContexts({
@@ -95,7 +95,7 @@ export class Daemon {
       provisioned: () => contexts.provisionedUse().map((use) => ({ functionName: use.target.configuration.FunctionName, resource: resourceOf(use.target), allocated: use.allocated, busy: use.busy })),
     });
     const recorder = metrics ?? NO_METRICS;
-    const invoker = new Invoker({ contexts, logs, clock, ids, metrics: recorder, segments: tracing.segments });
+    const invoker = new Invoker({ contexts, logs, clock, ids, metrics: recorder, spans: tracing.spans });
     const codeLinks = new CodeLinks((codeSha256) => registry.codeZipFile(codeSha256), clock);
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
@@ -184,25 +184,26 @@ export class Daemon {
 
 interface Tracing {
   readonly store: TraceStore;
-  readonly segments: SegmentEmitter | null;
+  /** Where sampled invocations go; null when tracing is off. */
+  readonly spans: SpanSink | null;
   /** Where functions and lambdad send segments: the collector's bound address, else the configured one. */
   readonly daemonAddress: string | null;
   close(): void;
 }
 
 /** The trace store, the collector on the configured address and the emitter of lambdad's own segments. */
-async function startTracing(config: Config, ids: Ids, log: DaemonLog): Promise<Tracing> {
+async function startTracing(config: Config, log: DaemonLog): Promise<Tracing> {
   const store = new TraceStore(config.dataDir);
-  if (config.xrayAddress === null) return { store, segments: null, daemonAddress: null, close: () => store.close() };
+  if (config.xrayAddress === null) return { store, spans: null, daemonAddress: null, close: () => store.close() };
   const collector = await XRayCollector.start({ listen: config.xrayAddress, forward: config.xrayForward, store, log });
-  const address = collector.address ?? config.xrayAddress;
-  const segments = new SegmentEmitter(address, () => ids.hex(8));
+  // With the port held by another process, lambdad's segments go there, as the functions' do.
+  const spans: SpanSink = collector.address === null ? udpSink(config.xrayAddress) : { send: (span) => collector.acceptInvocation(span), close: () => undefined };
   return {
     store,
-    segments,
-    daemonAddress: formatAddress(address),
+    spans,
+    daemonAddress: formatAddress(collector.address ?? config.xrayAddress),
     close: () => {
-      segments.close();
+      spans.close();
       collector.close();
       store.close();
     },

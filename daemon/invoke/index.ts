@@ -9,7 +9,8 @@ import { LIMITS } from '../limits.js';
 import type { LogStore } from '../observability/log-store.js';
 import type { MetricsRecorder } from '../observability/metrics.js';
 import { formatTraceHeader, TraceHeaders, type TraceHeader } from '../observability/trace-header.js';
-import type { SegmentEmitter } from '../observability/xray/index.js';
+import type { SpanSink } from '../observability/xray/index.js';
+import { MESSAGE_MAX_CHARS } from '../observability/xray/segments.js';
 import { endLine, reportLine, startLine, timeoutLine, type ReportFields } from '../observability/report.js';
 import type { InvokeTarget } from '../registry/index.js';
 
@@ -62,13 +63,13 @@ export class Invoker {
   readonly #ids: Ids;
   readonly #metrics: MetricsRecorder;
   readonly #traces: TraceHeaders;
-  readonly #segments: SegmentEmitter | null;
+  readonly #spans: SpanSink | null;
   readonly #running = new Set<Promise<unknown>>();
   #closing = false;
 
-  constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids; metrics: MetricsRecorder; segments: SegmentEmitter | null }) {
+  constructor(options: { contexts: ExecutionContexts; logs: LogStore; clock: Clock; ids: Ids; metrics: MetricsRecorder; spans: SpanSink | null }) {
     this.#contexts = options.contexts;
-    this.#segments = options.segments;
+    this.#spans = options.spans;
     this.#metrics = options.metrics;
     this.#traces = new TraceHeaders(options.clock, options.ids);
     this.#logs = options.logs;
@@ -112,8 +113,8 @@ export class Invoker {
     const run = await this.#contexts.run(target, { requestId, payload: request.payload, traceId: traceHeader, ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }) });
     const elapsedMs = performance.now() - started;
     const settled = this.#settle(run, target, requestId, elapsedMs);
-    const traced = trace.sampled && this.#segments !== null;
-    if (traced) this.#traceSegments(trace, target, requestId, startedAt, elapsedMs, settled);
+    const traced = trace.sampled && this.#spans !== null;
+    if (traced) this.#traceSpan(trace, target, requestId, startedAt, elapsedMs, settled);
 
     const now = this.#clock.now();
     const records: LogRecord[] = [...settled.initLogs, { timestamp: now, message: startLine(requestId, target.executedVersion) }, ...settled.logs];
@@ -161,10 +162,13 @@ export class Invoker {
     };
   }
 
-  #traceSegments(trace: TraceHeader, target: InvokeTarget, requestId: string, startMs: number, elapsedMs: number, settled: Settled): void {
+  /** Hands a sampled invocation to X-Ray: the facts its segments are made from. */
+  #traceSpan(trace: TraceHeader, target: InvokeTarget, requestId: string, startMs: number, elapsedMs: number, settled: Settled): void {
     const error = settled.failed ? reportedError(settled.payload) : undefined;
-    this.#segments?.invoked({
-      header: trace,
+    this.#spans?.send({
+      traceId: trace.root,
+      segmentId: trace.parent,
+      ...(trace.caller === undefined ? {} : { caller: trace.caller }),
       functionName: target.configuration.FunctionName,
       functionArn: target.invokedFunctionArn,
       requestId,
@@ -235,7 +239,7 @@ export class Invoker {
 function reportedError(payload: Uint8Array): { type: string; message: string } {
   try {
     const reported = JSON.parse(new TextDecoder().decode(payload)) as { errorType?: unknown; errorMessage?: unknown };
-    return { type: String(reported.errorType ?? 'Error'), message: String(reported.errorMessage ?? '') };
+    return { type: String(reported.errorType ?? 'Error'), message: String(reported.errorMessage ?? '').slice(0, MESSAGE_MAX_CHARS) };
   } catch {
     return { type: 'Error', message: '' };
   }

@@ -1,13 +1,14 @@
 /**
- * lambdad's X-Ray daemon: a UDP socket that receives segment documents — lambdad's own and those of the X-Ray
- * SDK inside handlers — keeps the well-formed ones and, when asked, forwards every datagram as it came to
+ * lambdad's X-Ray daemon: a UDP socket that receives segment documents from the X-Ray SDK inside handlers
+ * (lambdad's own are handed over in-process), keeps the well-formed ones and, when asked, forwards every datagram as it came to
  * another X-Ray daemon. A port someone else holds (another lambdad, a real X-Ray daemon) is not fatal: lambdad
  * then sends its segments there and keeps none itself.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { DaemonLog } from '../daemon-log.js';
-import { decodeDatagram, SegmentDocumentError } from './datagram.js';
+import { decodeDatagram, encodeDatagram, SegmentDocumentError } from './datagram.js';
+import { invocationSegments, type InvocationSpan } from './segments.js';
 import type { TraceStore } from './trace-store.js';
 
 export interface UdpAddress {
@@ -64,7 +65,13 @@ export class XRayCollector {
     return collector;
   }
 
-  /** Lambda's trace data must reach the other daemon whether or not lambdad could read it. */
+  /** A sampled invocation of lambdad's, handed over in-process: kept, and its segments forwarded when asked. */
+  acceptInvocation(span: InvocationSpan): void {
+    if (this.#forward !== null) for (const document of invocationSegments(span)) this.#socket.send(encodeDatagram(document), this.#forward.port, this.#forward.host);
+    this.#store.addInvocation(span);
+  }
+
+  /** Trace data must reach the other daemon whether or not lambdad could read it. */
   #receive(datagram: Buffer): void {
     if (this.#forward !== null) this.#socket.send(datagram, this.#forward.port, this.#forward.host);
     try {

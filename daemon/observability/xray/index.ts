@@ -1,6 +1,7 @@
 /**
- * Tracing of invocations: the segments of each sampled invocation go, as datagrams, to the X-Ray daemon
- * address — lambdad's own collector unless its port was taken — exactly as a function's X-Ray SDK sends its own.
+ * Tracing of invocations: each sampled invocation's span goes to the X-Ray daemon — straight into lambdad's own
+ * collector, or, when another process holds the address, as its segments in datagrams of the daemon format,
+ * exactly as a function's X-Ray SDK sends its own.
  */
 import type { Socket } from 'node:dgram';
 import { encodeDatagram } from './datagram.js';
@@ -11,27 +12,22 @@ export { XRayCollector, formatAddress, type UdpAddress } from './collector.js';
 export { TraceStore } from './trace-store.js';
 export type { InvocationSpan } from './segments.js';
 
-export class SegmentEmitter {
-  readonly #socket: Socket;
-  readonly #daemon: UdpAddress;
-  readonly #newId: () => string;
+/** Where sampled invocations' spans go. */
+export interface SpanSink {
+  send(span: InvocationSpan): void;
+  close(): void;
+}
 
-  constructor(daemon: UdpAddress, newId: () => string) {
-    this.#daemon = daemon;
-    this.#newId = newId;
-    this.#socket = udpSocket(daemon.host);
-    // Fire and forget, as X-Ray's own emitters: a segment that cannot be sent is lost, the invocation is not.
-    this.#socket.on('error', () => undefined);
-    this.#socket.unref();
-  }
-
-  /** Sends the invocation's service and function segments, when its trace is sampled. */
-  invoked(span: InvocationSpan): void {
-    if (!span.header.sampled) return;
-    for (const document of invocationSegments(span, this.#newId)) this.#socket.send(encodeDatagram(document), this.#daemon.port, this.#daemon.host);
-  }
-
-  close(): void {
-    this.#socket.close();
-  }
+/** The segments, as datagrams, to an X-Ray daemon at `address`; fire and forget, as X-Ray's own emitters. */
+export function udpSink(address: UdpAddress): SpanSink {
+  const socket: Socket = udpSocket(address.host);
+  // A segment that cannot be sent is lost, the invocation is not.
+  socket.on('error', () => undefined);
+  socket.unref();
+  return {
+    send: (span) => {
+      for (const document of invocationSegments(span)) socket.send(encodeDatagram(document), address.port, address.host);
+    },
+    close: () => socket.close(),
+  };
 }

@@ -1,19 +1,25 @@
 /**
  * The traces the collector received, in their own SQLite file (`traces.db`), and the two X-Ray queries over
- * them: GetTraceSummaries (recent traces with duration and error flags) and BatchGetTraces (whole traces, with
+ * them: GetTraceSummaries (traces of a time range with duration and error flags) and BatchGetTraces (whole traces, with
  * subsegments sent on their own folded into the segment they belong to, as X-Ray shows them). Writes are
  * batched every few tens of milliseconds, off the receive path; the newest SEGMENTS_KEPT documents are kept.
  */
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openStore } from '../../sqlite.js';
-import type { SegmentDocument } from './segments.js';
+import { ROOT } from '../trace-header.js';
+import { invocationSegments, spanEndMs, type InvocationSpan, type SegmentDocument } from './segments.js';
 
 /** Documents kept; past this the oldest received go first. */
 export const SEGMENTS_KEPT = 100_000;
 const SUMMARIES_PAGE = 100;
 const FLUSH_DELAY_MS = 50;
 
+/** A segment starts at most this long before its trace id's time (clock skew between machines). */
+const SKEW_SECONDS = 60;
+
+// No index on trace_id: ids are random, and keeping a random-key index costs a write ~3× the row's. Segments of a
+// trace start after its id's time (the Root carries it), so a trace is found in a start_time range instead.
 const SCHEMA = {
   name: 'traces',
   version: 1,
@@ -27,11 +33,17 @@ const SCHEMA = {
     error INTEGER NOT NULL,
     fault INTEGER NOT NULL,
     throttle INTEGER NOT NULL,
-    document TEXT NOT NULL,
-    PRIMARY KEY (trace_id, id)
+    -- 0: a segment document as received; 1: a lambdad invocation's span, whose two segments are made on reading.
+    kind INTEGER NOT NULL,
+    document TEXT NOT NULL
   ) STRICT;
   CREATE INDEX segments_by_start ON segments (start_time);`,
 };
+
+/** Epoch seconds in a trace id (`1-{8 hex}-…`); NaN for an id that is not one. */
+function traceTime(traceId: string): number {
+  return ROOT.test(traceId) ? parseInt(traceId.slice(2, 10), 16) : NaN;
+}
 
 export interface TraceSummary {
   readonly Id: string;
@@ -55,6 +67,7 @@ export interface Trace {
 }
 
 interface Row {
+  readonly kind: number;
   readonly id: string;
   readonly parent_id: string | null;
   readonly is_subsegment: number;
@@ -64,6 +77,14 @@ interface Row {
 }
 
 type Node = Record<string, unknown> & { id?: unknown; subsegments?: unknown };
+
+const DOCUMENT = 0;
+const SPAN = 1;
+
+/** The documents a row stands for: the one received, or an invocation's service and function segments. */
+function documentsOf(row: { kind: number; document: string }): Node[] {
+  return row.kind === SPAN ? invocationSegments(JSON.parse(row.document) as InvocationSpan) : [JSON.parse(row.document) as Node];
+}
 
 /** Whether the document or any subsegment in it has the flag set. */
 function flagged(node: Node, flag: 'error' | 'fault' | 'throttle'): boolean {
@@ -83,20 +104,30 @@ function findNode(node: Node, id: string): Node | undefined {
 
 export class TraceStore {
   readonly #db: Database.Database;
-  #pending: SegmentDocument[] = [];
+  #pending: ({ document: SegmentDocument; span?: undefined } | { span: InvocationSpan })[] = [];
   #timer: NodeJS.Timeout | null = null;
   readonly #insert: Database.Statement;
+  readonly #prune: Database.Statement;
+  readonly #dropInProgress: Database.Statement;
 
   constructor(dataDir: string) {
     this.#db = openStore(join(dataDir, 'traces.db'), SCHEMA);
     this.#insert = this.#db.prepare(
-      'INSERT OR REPLACE INTO segments (trace_id, id, parent_id, is_subsegment, start_time, end_time, error, fault, throttle, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO segments (trace_id, id, parent_id, is_subsegment, start_time, end_time, error, fault, throttle, kind, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    this.#dropInProgress = this.#db.prepare('DELETE FROM segments WHERE start_time = ? AND trace_id = ? AND id = ? AND end_time IS NULL');
+    this.#prune = this.#db.prepare('DELETE FROM segments WHERE rowid <= (SELECT MAX(rowid) FROM segments) - ?');
   }
 
-  /** Keeps a checked document; a later one with the same id (an in-progress segment completed) replaces it. */
+  /** Keeps a checked document; a complete one replaces the in-progress version sent before it. */
   add(document: SegmentDocument): void {
-    this.#pending.push(document);
+    this.#pending.push({ document });
+    this.#timer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS).unref();
+  }
+
+  /** Keeps a sampled invocation of lambdad's own: one small row, its segments made when they are read. */
+  addInvocation(span: InvocationSpan): void {
+    this.#pending.push({ span });
     this.#timer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS).unref();
   }
 
@@ -107,36 +138,42 @@ export class TraceStore {
     if (documents.length === 0) return;
     this.#pending = [];
     this.#db.transaction(() => {
-      for (const document of documents) {
+      for (const pending of documents) {
+        if (pending.span !== undefined) {
+          const { span } = pending;
+          this.#insert.run(span.traceId, span.segmentId, null, 0, span.startMs / 1000, spanEndMs(span) / 1000, 0, span.error === undefined ? 0 : 1, 0, SPAN, JSON.stringify(span));
+          continue;
+        }
+        const { document } = pending;
         const parent = typeof document['parent_id'] === 'string' ? document['parent_id'] : null;
         const end = typeof document['end_time'] === 'number' ? document['end_time'] : null;
+        if (end !== null) this.#dropInProgress.run(document['start_time'], document.trace_id, document.id);
         const flags = (['error', 'fault', 'throttle'] as const).map((flag) => (flagged(document, flag) ? 1 : 0));
-        this.#insert.run(document.trace_id, document.id, parent, document['type'] === 'subsegment' ? 1 : 0, document['start_time'], end, ...flags, JSON.stringify(document));
+        this.#insert.run(document.trace_id, document.id, parent, document['type'] === 'subsegment' ? 1 : 0, document['start_time'], end, ...flags, DOCUMENT, JSON.stringify(document));
       }
-      this.#db.prepare('DELETE FROM segments WHERE rowid <= (SELECT rowid FROM segments ORDER BY rowid DESC LIMIT 1 OFFSET ?)').run(SEGMENTS_KEPT);
+      // Rows are only appended, so the newest SEGMENTS_KEPT are a rowid range.
+      this.#prune.run(SEGMENTS_KEPT);
     })();
   }
 
-  /** Traces that started in [startTime, endTime] (epoch seconds), newest first, a page at a time. */
+  /** Traces whose id's time is in [startTime, endTime] (epoch seconds), newest first, a page at a time. */
   summaries(startTime: number, endTime: number, nextToken?: string): { summaries: TraceSummary[]; total: number; nextToken?: string } {
     this.flush();
-    const offset = nextToken === undefined ? 0 : Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
-    const matching = `SELECT trace_id, MIN(start_time) AS start, MAX(COALESCE(end_time, start_time)) AS last, MAX(error) AS error, MAX(fault) AS fault,
-        MAX(throttle) AS throttle, MAX(end_time IS NULL) AS partial
-      FROM segments GROUP BY trace_id HAVING start BETWEEN ? AND ?`;
-    const total = (this.#db.prepare(`SELECT COUNT(*) AS n FROM (${matching})`).get(startTime, endTime) as { n: number }).n;
-    const rows = this.#db.prepare(`${matching} ORDER BY start DESC LIMIT ? OFFSET ?`).all(startTime, endTime, SUMMARIES_PAGE, Number.isSafeInteger(offset) ? offset : 0) as {
-      trace_id: string;
-      start: number;
-      last: number;
-      error: number;
-      fault: number;
-      throttle: number;
-      partial: number;
-    }[];
-    const topLevel = this.#db.prepare('SELECT document FROM segments WHERE trace_id = ? AND is_subsegment = 0 ORDER BY start_time');
+    const token = nextToken === undefined ? 0 : Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
+    const offset = Number.isSafeInteger(token) && token >= 0 ? token : 0;
+    const grouped = this.#db
+      .prepare(
+        `SELECT trace_id, MIN(start_time) AS start, MAX(COALESCE(end_time, start_time)) AS last, MAX(error) AS error, MAX(fault) AS fault,
+          MAX(throttle) AS throttle, MAX(end_time IS NULL) AS partial
+        FROM segments WHERE start_time >= ? GROUP BY trace_id`,
+      )
+      .all(Math.floor(startTime) - SKEW_SECONDS) as { trace_id: string; start: number; last: number; error: number; fault: number; throttle: number; partial: number }[];
+    const matching = grouped.filter((row) => traceTime(row.trace_id) >= Math.floor(startTime) && traceTime(row.trace_id) <= endTime).sort((a, b) => b.start - a.start);
+    const total = matching.length;
+    const rows = matching.slice(offset, offset + SUMMARIES_PAGE);
+    const topLevel = this.#db.prepare('SELECT kind, document FROM segments WHERE start_time >= ? AND trace_id = ? AND is_subsegment = 0 ORDER BY start_time');
     const summaries = rows.map((row): TraceSummary => {
-      const segments = (topLevel.all(row.trace_id) as { document: string }[]).map((r) => JSON.parse(r.document) as Node);
+      const segments = (topLevel.all(traceTime(row.trace_id) - SKEW_SECONDS, row.trace_id) as { kind: number; document: string }[]).flatMap(documentsOf);
       const root = segments[0];
       const http = root?.['http'] as { request?: { url?: string; method?: string }; response?: { status?: number } } | undefined;
       const services = new Map<string, TraceSummary['ServiceIds'][number]>();
@@ -176,11 +213,12 @@ export class TraceStore {
   /** Whole traces by id; ids with no documents come back as unprocessed. */
   traces(traceIds: readonly string[]): { traces: Trace[]; unprocessed: string[] } {
     this.flush();
-    const select = this.#db.prepare('SELECT id, parent_id, is_subsegment, start_time, end_time, document FROM segments WHERE trace_id = ? ORDER BY is_subsegment, start_time');
+    const select = this.#db.prepare('SELECT kind, id, parent_id, is_subsegment, start_time, end_time, document FROM segments WHERE start_time >= ? AND trace_id = ? ORDER BY is_subsegment, start_time');
     const traces: Trace[] = [];
     const unprocessed: string[] = [];
     for (const traceId of new Set(traceIds)) {
-      const rows = select.all(traceId) as Row[];
+      const time = traceTime(traceId);
+      const rows = Number.isNaN(time) ? [] : (select.all(time - SKEW_SECONDS, traceId) as Row[]);
       if (rows.length === 0) {
         unprocessed.push(traceId);
         continue;
@@ -211,7 +249,7 @@ function duration(rows: readonly Row[]): number {
  * subsegments whose parent never arrived stand alone.
  */
 function assemble(rows: readonly Row[]): { Id: string; Document: string }[] {
-  const roots: Node[] = rows.filter((row) => row.is_subsegment === 0).map((row) => JSON.parse(row.document) as Node);
+  const roots: Node[] = rows.filter((row) => row.is_subsegment === 0).flatMap(documentsOf);
   const orphans: Node[] = [];
   for (const row of rows) {
     if (row.is_subsegment === 0) continue;
