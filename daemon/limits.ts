@@ -21,6 +21,11 @@ export const LIMITS = Object.freeze({
   /** A provisioned context's init has max(this, the function's timeout). */
   provisionedInitMinMs: 130_000,
 
+  layersPerFunctionMax: 5,
+  layerCompatibleRuntimesMax: 15,
+  layerLicenseInfoMaxLength: 512,
+  listLayersPageSize: 50,
+
   /** Trace ids one BatchGetTraces may name: lambdad's own bound, X-Ray documents none. */
   batchGetTracesMaxIds: 100,
 

@@ -15,6 +15,9 @@ import { resourceOf, type Invoker } from './invoke/index.js';
 import { compileFilterPattern } from './observability/filter-pattern.js';
 import type { MetricsRecorder } from './observability/metrics.js';
 import type { Trace, TraceStore, TraceSummary } from './observability/xray/trace-store.js';
+import type { LayerVersion, ListLayersInput, PublishLayerVersionInput } from './registry/index.js';
+
+type LayerVersionWithLocation = LayerVersion & { Content: LayerVersion['Content'] & { Location: string } };
 import { parseEvent } from './invoke/payload.js';
 import type { QueueInfo, QueueMessage, Queues } from './queues/index.js';
 import { LIMITS } from './limits.js';
@@ -538,6 +541,35 @@ export class LambdaService {
   /** Log events of one function's log group (`/aws/lambda/<name>`), oldest first. */
   getLogEvents(query: LogQuery): StoredLogEvent[] {
     return this.#logs.query(query);
+  }
+
+  publishLayerVersion(input: PublishLayerVersionInput): LayerVersionWithLocation {
+    return this.#withLocation(this.#registry.publishLayerVersion(input));
+  }
+
+  getLayerVersion(layerName: string, versionNumber: number): LayerVersionWithLocation {
+    return this.#withLocation(this.#registry.getLayerVersion(layerName, versionNumber));
+  }
+
+  getLayerVersionByArn(arn: string): LayerVersionWithLocation {
+    return this.#withLocation(this.#registry.getLayerVersionByArn(arn));
+  }
+
+  listLayerVersions(layerName: string, input: ListLayersInput): ReturnType<Registry['listLayerVersions']> {
+    return this.#registry.listLayerVersions(layerName, input);
+  }
+
+  listLayers(input: ListLayersInput): ReturnType<Registry['listLayers']> {
+    return this.#registry.listLayers(input);
+  }
+
+  deleteLayerVersion(layerName: string, versionNumber: number): void {
+    this.#registry.deleteLayerVersion(layerName, versionNumber);
+  }
+
+  /** A layer version with the link its zip downloads from, as GetFunction's Code.Location. */
+  #withLocation(layer: LayerVersion): LayerVersionWithLocation {
+    return { ...layer, Content: { ...layer.Content, Location: this.#code.location(layer.Content.CodeSha256) } };
   }
 
   /** X-Ray's GetTraceSummaries: traces that started in the range (epoch seconds), newest first. */

@@ -63,6 +63,14 @@ const CONFIGURATION: Flags = {
   'tracing-config': { type: { shape: TRACING_CONFIG }, help: 'Mode=Active|PassThrough' },
   'ephemeral-storage': { type: { shape: EPHEMERAL_STORAGE }, help: 'Size=512' },
   'dead-letter-config': { type: { shape: DEAD_LETTER_CONFIG }, help: 'TargetArn=arn:aws:sqs:…:queue (failed Event invokes go there)' },
+  layers: { type: 'list', help: 'layer version ARNs, at most 5, in order (a later layer wins)' },
+};
+
+const LAYER_NAME: Flag = { type: 'string', required: true, help: 'layer name or layer ARN' };
+const VERSION_NUMBER: Flag = { type: 'integer', required: true, help: 'layer version number' };
+const LAYER_FILTERS: Flags = {
+  'compatible-runtime': { type: 'string', help: 'only versions compatible with this runtime' },
+  'compatible-architecture': { type: 'string', help: 'only versions compatible with this architecture' },
 };
 
 /** An operation that is one SDK call with the flags as its input. */
@@ -70,10 +78,10 @@ function call(operation: Operation): OperationSpec['run'] {
   return (client, input) => client.call(operation, input as never);
 }
 
-type ListOperation = 'ListFunctions' | 'ListVersionsByFunction' | 'ListAliases' | 'ListProvisionedConcurrencyConfigs' | 'ListFunctionEventInvokeConfigs';
+type ListOperation = 'ListFunctions' | 'ListVersionsByFunction' | 'ListAliases' | 'ListProvisionedConcurrencyConfigs' | 'ListFunctionEventInvokeConfigs' | 'ListLayerVersions' | 'ListLayers';
 
 /** A List operation, read page after page as the AWS CLI does, up to --max-items. */
-function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Aliases' | 'ProvisionedConcurrencyConfigs' | 'FunctionEventInvokeConfigs'): OperationSpec['run'] {
+function paginated(operation: ListOperation, key: 'Functions' | 'Versions' | 'Aliases' | 'ProvisionedConcurrencyConfigs' | 'FunctionEventInvokeConfigs' | 'LayerVersions' | 'Layers'): OperationSpec['run'] {
   return async (client, input) => {
     const limit = input.MaxItems as number | undefined;
     const items: unknown[] = [];
@@ -412,6 +420,58 @@ const TABLE: readonly OperationSpec[] = [
       since: { type: 'string', help: 'from how long ago: 30s, 10m (default), 2h, 1d, 1w, or a date' },
     },
     run: filter,
+  },
+  {
+    name: 'publish-layer-version',
+    operation: 'PublishLayerVersion',
+    summary: 'Publishes the next version of a layer from a zip file or a directory.',
+    flags: {
+      'layer-name': LAYER_NAME,
+      'zip-file': ZIP_FILE,
+      code: CODE,
+      description: DESCRIPTION,
+      'compatible-runtimes': { type: 'list', help: 'e.g. nodejs20.x nodejs22.x' },
+      'compatible-architectures': { type: 'list', help: 'x86_64 and/or arm64' },
+      'license-info': { type: 'string', help: 'license, SPDX identifier or URL' },
+    },
+    // `--content ZipFile=fileb://…` is the AWS CLI's way; lambdad's flags name the two sources directly.
+    run: (client, { ZipFile, Directory, ...input }) =>
+      client.call('PublishLayerVersion', { ...input, Content: { ...(ZipFile === undefined ? {} : { ZipFile }), ...(Directory === undefined ? {} : { Directory }) } } as never),
+  },
+  {
+    name: 'get-layer-version',
+    operation: 'GetLayerVersion',
+    summary: 'Returns a layer version, with a link to download its zip.',
+    flags: { 'layer-name': LAYER_NAME, 'version-number': VERSION_NUMBER },
+    run: call('GetLayerVersion'),
+  },
+  {
+    name: 'get-layer-version-by-arn',
+    operation: 'GetLayerVersionByArn',
+    summary: 'Returns a layer version named by its ARN.',
+    flags: { arn: { type: 'string', required: true, help: 'layer version ARN' } },
+    run: call('GetLayerVersionByArn'),
+  },
+  {
+    name: 'list-layer-versions',
+    operation: 'ListLayerVersions',
+    summary: "Lists a layer's versions, newest first.",
+    flags: { 'layer-name': LAYER_NAME, ...LAYER_FILTERS, marker: MARKER, 'starting-token': STARTING_TOKEN, 'max-items': MAX_ITEMS },
+    run: paginated('ListLayerVersions', 'LayerVersions'),
+  },
+  {
+    name: 'list-layers',
+    operation: 'ListLayers',
+    summary: 'Lists the layers, each with its newest (matching) version.',
+    flags: { ...LAYER_FILTERS, marker: MARKER, 'starting-token': STARTING_TOKEN, 'max-items': MAX_ITEMS },
+    run: paginated('ListLayers', 'Layers'),
+  },
+  {
+    name: 'delete-layer-version',
+    operation: 'DeleteLayerVersion',
+    summary: 'Deletes a layer version; functions that use it keep it.',
+    flags: { 'layer-name': LAYER_NAME, 'version-number': VERSION_NUMBER },
+    run: call('DeleteLayerVersion'),
   },
   {
     name: 'xray get-trace-summaries',

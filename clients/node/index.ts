@@ -257,6 +257,12 @@ export class LambdadClient {
   deleteMessage = (input: Operations['DeleteMessage']['input']) => this.call('DeleteMessage', input);
   filterLogEvents = (input: Operations['FilterLogEvents']['input']) => this.call('FilterLogEvents', input);
   getLogEvents = (input: Operations['GetLogEvents']['input']) => this.call('GetLogEvents', input);
+  publishLayerVersion = (input: Operations['PublishLayerVersion']['input']) => this.call('PublishLayerVersion', input);
+  getLayerVersion = (input: Operations['GetLayerVersion']['input']) => this.call('GetLayerVersion', input);
+  getLayerVersionByArn = (input: Operations['GetLayerVersionByArn']['input']) => this.call('GetLayerVersionByArn', input);
+  listLayerVersions = (input: Operations['ListLayerVersions']['input']) => this.call('ListLayerVersions', input);
+  listLayers = (input: Operations['ListLayers']['input'] = {}) => this.call('ListLayers', input);
+  deleteLayerVersion = (input: Operations['DeleteLayerVersion']['input']) => this.call('DeleteLayerVersion', input);
   getTraceSummaries = (input: Operations['GetTraceSummaries']['input']) => this.call('GetTraceSummaries', input);
   batchGetTraces = (input: Operations['BatchGetTraces']['input']) => this.call('BatchGetTraces', input);
 

@@ -9,6 +9,8 @@ export interface EnvironmentInputs {
   readonly executedVersion: string;
   readonly region: string;
   readonly codeDirectory: string;
+  /** The function's layers, extracted, in its order. */
+  readonly layerDirectories: readonly string[];
   readonly logStreamName: string;
   readonly tmpDirectory: string;
   /** `provisioned-concurrency` for contexts initialised ahead; `on-demand` otherwise. */
@@ -21,11 +23,15 @@ const RUNTIME_DIRECTORY = dirname(fileURLToPath(WORKER_ENTRY));
 
 export function functionEnvironment(inputs: EnvironmentInputs): Record<string, string> {
   const { configuration, codeDirectory } = inputs;
+  // Lambda unzips layers into /opt in order, a later one overwriting an earlier one's files: here each layer
+  // stays in its own directory and a later one comes first on the module search path (its packages win).
+  const layersFirstLast = [...inputs.layerDirectories].reverse();
+  const nodeMajor = configuration.Runtime.replace(/^nodejs(\d+)\.x$/, 'node$1');
   return {
     // Lambda's defaults for variables a function may set itself…
     LANG: 'en_US.UTF-8',
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    NODE_PATH: `${codeDirectory}/node_modules`,
+    PATH: ['/usr/local/bin:/usr/bin:/bin', ...layersFirstLast.map((layer) => `${layer}/bin`)].join(':'),
+    NODE_PATH: [...layersFirstLast.flatMap((layer) => [`${layer}/nodejs/${nodeMajor}/node_modules`, `${layer}/nodejs/node_modules`]), `${codeDirectory}/node_modules`].join(':'),
     // Each context has its own temporary directory, standing in for Lambda's /tmp.
     TMPDIR: inputs.tmpDirectory,
     TMP: inputs.tmpDirectory,

@@ -271,6 +271,7 @@ export class ExecutionContexts {
         executedVersion: target.executedVersion,
         region: this.#options.region,
         codeDirectory: target.codeDirectory,
+        layerDirectories: target.layerDirectories,
         logStreamName: streamName,
         tmpDirectory: context.tmpDirectory,
         initializationType,

@@ -70,6 +70,8 @@ export interface PreparedCode extends CodeIdentity {
   readonly zip: Uint8Array;
   readonly entries: readonly ZipEntry[];
   readonly hex: string;
+  /** The sizes the entries declare, summed (extraction stops any entry that grows past its own). */
+  readonly unzippedSize: number;
 }
 
 export class CodeStore {
@@ -104,7 +106,13 @@ export class CodeStore {
     }
     if (declared > LIMITS.unzippedCodeMaxBytes) throw unzippedTooLarge();
     const digest = createHash('sha256').update(zip).digest();
-    return { zip, entries, hex: digest.toString('hex'), codeSha256: digest.toString('base64'), codeSize: zip.length };
+    return { zip, entries, hex: digest.toString('hex'), codeSha256: digest.toString('base64'), codeSize: zip.length, unzippedSize: declared };
+  }
+
+  /** The unzipped size of stored code, from its zip's central directory. */
+  unzippedSize(codeSha256: string): number {
+    const zip = readFileSync(join(this.#root, Buffer.from(codeSha256, 'base64').toString('hex') + BLOB_SUFFIX));
+    return readCentralDirectory(zip).reduce((total, entry) => total + entry.uncompressedSize, 0);
   }
 
   /** Extracts (once per CodeSha256) and keeps the blob; afterwards the code may be committed as in use. */
@@ -135,7 +143,8 @@ export class CodeStore {
     if (this.#extracted.has(codeSha256)) return directory;
     if (!existsSync(directory)) {
       const zip = readFileSync(join(this.#root, hex + BLOB_SUFFIX));
-      this.store({ zip, entries: readCentralDirectory(zip), hex, codeSha256, codeSize: zip.length });
+      const entries = readCentralDirectory(zip);
+      this.store({ zip, entries, hex, codeSha256, codeSize: zip.length, unzippedSize: entries.reduce((total, entry) => total + entry.uncompressedSize, 0) });
     }
     this.#extracted.add(codeSha256);
     return directory;

@@ -11,6 +11,7 @@ import { conflict, invalidParameter, LambdaError, missingMember, notFound, revis
 import { LIMITS } from '../limits.js';
 import { functionArn, parseFunctionLabel, type ArnScope } from './arn.js';
 import { CodeStore } from './code-store.js';
+import { Layers, type ListLayersInput, type PublishLayerVersionInput } from './layers.js';
 import { isNameAndNumberKey, isNumberKey, isStringKey, pageSize, readMarker, toPage } from './paging.js';
 import {
   fingerprint,
@@ -20,6 +21,7 @@ import {
   toFunctionConfiguration,
   versionLabel,
   type AliasRecord,
+  type LayerReference,
   type VersionRecord,
 } from './records.js';
 import { Store, type ProvisionedRecord } from './store.js';
@@ -54,6 +56,7 @@ export type * from './types.js';
 export type { ProvisionedRecord } from './store.js';
 export { formatLastModified } from './records.js';
 export { functionArn, parseFunctionLabel, type ArnScope, type FunctionRef } from './arn.js';
+export type { LayerVersion, LayerVersionsListItem, ListLayersInput, PublishLayerVersionInput } from './layers.js';
 
 export interface RegistryOptions {
   readonly dataDir: string;
@@ -75,6 +78,7 @@ export class Registry {
   readonly #clock: Clock;
   readonly #ids: Ids;
   readonly #codeStorageMaxBytes: number;
+  readonly #layers: Layers;
   /** Invoke targets by label and qualifier, prepared once; every change empties it. */
   readonly #targets = new Map<string, InvokeTarget>();
 
@@ -85,6 +89,7 @@ export class Registry {
     this.#clock = options.clock ?? systemClock;
     this.#ids = options.ids ?? randomIds;
     this.#codeStorageMaxBytes = options.codeStorageMaxBytes ?? LIMITS.codeStorageMaxBytes;
+    this.#layers = new Layers(this.#scope, store, code, () => this.#clock.now());
   }
 
   static open(options: RegistryOptions): Registry {
@@ -115,11 +120,14 @@ export class Registry {
     if (this.#store.functionExists(ref.name)) throw conflict(`Function already exist: ${ref.name}`);
 
     const code = this.#code.prepare(input.Code);
+    const layers = input.Layers === undefined ? [] : this.#layers.references(input.Layers);
+    checkUnzippedSize(code.unzippedSize, layers);
     const publish = input.Publish === true;
     this.#checkCodeStorage(publish ? 2 * code.codeSize : code.codeSize);
     this.#code.store(code);
     const latest: VersionRecord = {
       ...settings,
+      layers,
       functionName: ref.name,
       versionNumber: LATEST_NUMBER,
       codeSha256: code.codeSha256,
@@ -179,6 +187,7 @@ export class Registry {
     checkRevision(input.RevisionId, latest.revisionId);
     const architecture = input.Architectures === undefined ? latest.architecture : checkArchitectures(input.Architectures);
     const code = this.#code.prepare(input);
+    checkUnzippedSize(code.unzippedSize, latest.layers);
     const changed: VersionRecord = { ...latest, architecture, codeSha256: code.codeSha256, codeSize: code.codeSize };
     // A dry run checks the request and shows the outcome, changing nothing.
     if (input.DryRun === true) return this.#configuration(changed);
@@ -197,9 +206,12 @@ export class Registry {
   updateFunctionConfiguration(label: string, input: UpdateFunctionConfigurationInput): FunctionConfiguration {
     const latest = this.#latest(label);
     checkRevision(input.RevisionId, latest.revisionId);
+    const layers = input.Layers === undefined ? latest.layers : this.#layers.references(input.Layers);
+    if (input.Layers !== undefined) checkUnzippedSize(this.#code.unzippedSize(latest.codeSha256), layers);
     const updated: VersionRecord = {
       ...latest,
       ...settingsForUpdate(latest, input),
+      layers,
       lastModified: this.#clock.now(),
       revisionId: this.#ids.uuid(),
     };
@@ -311,6 +323,7 @@ export class Registry {
     const target: InvokeTarget = freezeDeep({
       configuration: toFunctionConfiguration(this.#scope, version, { qualifier: ref.qualifier }),
       codeDirectory: this.#code.directory(version.codeSha256),
+      layerDirectories: version.layers.map((layer) => this.#code.directory(layer.codeSha256)),
       invokedFunctionArn: functionArn(this.#scope, ref.name, ref.qualifier),
       executedVersion: versionLabel(version.versionNumber),
       ...(alias === undefined ? {} : { alias: toAliasConfiguration(this.#scope, alias) }),
@@ -381,6 +394,30 @@ export class Registry {
   /** Every function with reserved concurrency, for the scheduler at start. */
   reservations(): Map<string, number> {
     return this.#store.reservations();
+  }
+
+  publishLayerVersion(input: PublishLayerVersionInput) {
+    return this.#layers.publish(input, (bytes) => this.#checkCodeStorage(bytes));
+  }
+
+  getLayerVersion(layerName: string, versionNumber: unknown) {
+    return this.#layers.get(layerName, versionNumber);
+  }
+
+  getLayerVersionByArn(arn: unknown) {
+    return this.#layers.getByArn(arn);
+  }
+
+  listLayerVersions(layerName: string, input: ListLayersInput = {}) {
+    return this.#layers.listVersions(layerName, input);
+  }
+
+  listLayers(input: ListLayersInput = {}) {
+    return this.#layers.list(input);
+  }
+
+  deleteLayerVersion(layerName: string, versionNumber: unknown): void {
+    this.#layers.delete(layerName, versionNumber);
   }
 
   /** The zip file of a CodeSha256 (GetFunction's download), or null if no version keeps it any more. */
@@ -483,6 +520,14 @@ export class Registry {
     if (this.#store.totalCodeSize() + additionalBytes > this.#codeStorageMaxBytes) {
       throw new LambdaError('CodeStorageExceededException', 'Code storage limit exceeded.');
     }
+  }
+}
+
+/** Function code and its layers, unzipped, within Lambda's 250 MB. */
+function checkUnzippedSize(codeBytes: number, layers: readonly LayerReference[]): void {
+  const total = layers.reduce((sum, layer) => sum + layer.unzippedSize, codeBytes);
+  if (total > LIMITS.unzippedCodeMaxBytes) {
+    throw invalidParameter(`Function code combined with layers exceeds the maximum allowed size of ${LIMITS.unzippedCodeMaxBytes} bytes. The actual size is ${total} bytes.`);
   }
 }
 

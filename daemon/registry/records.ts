@@ -29,6 +29,30 @@ export interface FunctionSettings {
   readonly ephemeralStorage: number;
   /** DeadLetterConfig.TargetArn: where failed asynchronous events go; null without one. */
   readonly deadLetterTarget: string | null;
+  /** The layer versions the function uses, in order (later ones override earlier ones). */
+  readonly layers: readonly LayerReference[];
+}
+
+/** A layer version as a function version keeps it: enough to run it after the layer version is deleted. */
+export interface LayerReference {
+  readonly arn: string;
+  readonly codeSha256: string;
+  readonly codeSize: number;
+  readonly unzippedSize: number;
+}
+
+export interface LayerVersionRecord {
+  readonly layerName: string;
+  readonly versionNumber: number;
+  readonly description: string;
+  readonly compatibleRuntimes: readonly string[];
+  readonly compatibleArchitectures: readonly string[];
+  readonly licenseInfo: string | null;
+  readonly codeSha256: string;
+  readonly codeSize: number;
+  readonly unzippedSize: number;
+  /** Milliseconds since the epoch. */
+  readonly created: number;
 }
 
 export interface VersionRecord extends FunctionSettings {
@@ -74,6 +98,7 @@ export function fingerprint(version: FunctionSettings & { readonly codeSha256: s
     version.memorySize, environment, version.tracingMode, version.architecture, version.ephemeralStorage,
     // Only when set, so versions published before dead-letter targets existed keep their fingerprint.
     ...(version.deadLetterTarget === null ? [] : [version.deadLetterTarget]),
+    ...(version.layers.length === 0 ? [] : [version.layers.map((layer) => layer.arn)]),
   ];
   return createHash('sha256').update(JSON.stringify(fields)).digest('base64');
 }
@@ -102,6 +127,7 @@ export function toFunctionConfiguration(scope: ArnScope, record: VersionRecord, 
     Version: versionLabel(record.versionNumber),
     ...(record.environment === null ? {} : { Environment: { Variables: { ...record.environment } } }),
     ...(record.deadLetterTarget === null ? {} : { DeadLetterConfig: { TargetArn: record.deadLetterTarget } }),
+    ...(record.layers.length === 0 ? {} : { Layers: record.layers.map((layer) => ({ Arn: layer.arn, CodeSize: layer.codeSize })) }),
     TracingConfig: { Mode: record.tracingMode },
     RevisionId: record.revisionId,
     ...state,

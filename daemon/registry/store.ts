@@ -6,9 +6,9 @@
 import type Database from 'better-sqlite3';
 import { openStore } from '../sqlite.js';
 import type { Runtime } from '../limits.js';
-import type { AliasRecord, Architecture, TracingMode, VersionRecord } from './records.js';
+import type { AliasRecord, Architecture, LayerReference, LayerVersionRecord, TracingMode, VersionRecord } from './records.js';
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const PROVISIONED_TABLE = `
   CREATE TABLE provisioned_concurrency (
@@ -20,11 +20,32 @@ const PROVISIONED_TABLE = `
     PRIMARY KEY (function_name, qualifier)
   ) STRICT;`;
 
+const LAYER_TABLES = `
+  CREATE TABLE layers (
+    name TEXT PRIMARY KEY,
+    -- Version numbers are not reused after a layer version is deleted.
+    last_version_number INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE layer_versions (
+    layer_name TEXT NOT NULL REFERENCES layers (name),
+    version_number INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    compatible_runtimes TEXT NOT NULL,
+    compatible_architectures TEXT NOT NULL,
+    license_info TEXT,
+    code_sha256 TEXT NOT NULL,
+    code_size INTEGER NOT NULL,
+    unzipped_size INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (layer_name, version_number)
+  ) STRICT;`;
+
 /** What brings a registry of version N (the key) to version N + 1. */
 const MIGRATIONS: Readonly<Record<number, string>> = Object.freeze({
   1: 'ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER',
   2: PROVISIONED_TABLE,
   3: 'ALTER TABLE versions ADD COLUMN dead_letter_target TEXT',
+  4: `ALTER TABLE versions ADD COLUMN layers TEXT; ${LAYER_TABLES}`,
 });
 
 const SCHEMA = `
@@ -54,6 +75,8 @@ const SCHEMA = `
     revision_id TEXT NOT NULL,
     source_fingerprint TEXT,
     dead_letter_target TEXT,
+    -- JSON array of the layer versions it uses, in order: ARN, code and sizes, kept even if a layer version goes.
+    layers TEXT,
     PRIMARY KEY (function_name, version_number)
   ) STRICT;
   CREATE TABLE aliases (
@@ -71,6 +94,7 @@ const SCHEMA = `
     FOREIGN KEY (function_name, routing_version_number) REFERENCES versions (function_name, version_number)
   ) STRICT;
   ${PROVISIONED_TABLE}
+  ${LAYER_TABLES}
 `;
 
 const VERSION_COLUMNS = `
@@ -78,7 +102,12 @@ const VERSION_COLUMNS = `
   memory_size AS memorySize, environment, tracing_mode AS tracingMode, architecture,
   ephemeral_storage AS ephemeralStorage, code_sha256 AS codeSha256, code_size AS codeSize,
   last_modified AS lastModified, revision_id AS revisionId, source_fingerprint AS sourceFingerprint,
-  dead_letter_target AS deadLetterTarget`;
+  dead_letter_target AS deadLetterTarget, layers`;
+
+const LAYER_VERSION_COLUMNS = `
+  layer_name AS layerName, version_number AS versionNumber, description, compatible_runtimes AS compatibleRuntimes,
+  compatible_architectures AS compatibleArchitectures, license_info AS licenseInfo, code_sha256 AS codeSha256,
+  code_size AS codeSize, unzipped_size AS unzippedSize, created`;
 
 const ALIAS_COLUMNS = `
   function_name AS functionName, name, version_number AS versionNumber, description,
@@ -94,11 +123,17 @@ export interface ProvisionedRecord {
   readonly lastModified: number;
 }
 
-interface VersionRow extends Omit<VersionRecord, 'environment' | 'runtime' | 'tracingMode' | 'architecture'> {
+interface VersionRow extends Omit<VersionRecord, 'environment' | 'runtime' | 'tracingMode' | 'architecture' | 'layers'> {
   readonly environment: string | null;
+  readonly layers: string | null;
   readonly runtime: string;
   readonly tracingMode: string;
   readonly architecture: string;
+}
+
+interface LayerVersionRow extends Omit<LayerVersionRecord, 'compatibleRuntimes' | 'compatibleArchitectures'> {
+  readonly compatibleRuntimes: string;
+  readonly compatibleArchitectures: string;
 }
 
 interface AliasRow {
@@ -165,7 +200,40 @@ export class Store {
     this.#statements.putVersion.run({
       ...record,
       environment: record.environment === null ? null : JSON.stringify(record.environment),
+      layers: record.layers.length === 0 ? null : JSON.stringify(record.layers),
     });
+  }
+
+  lastLayerVersionNumber(name: string): number {
+    return (this.#statements.lastLayerVersionNumber.get(name) as { n: number } | undefined)?.n ?? 0;
+  }
+
+  putLayerVersion(record: LayerVersionRecord): void {
+    this.#statements.putLayer.run(record.layerName, record.versionNumber);
+    this.#statements.putLayerVersion.run({
+      ...record,
+      compatibleRuntimes: JSON.stringify(record.compatibleRuntimes),
+      compatibleArchitectures: JSON.stringify(record.compatibleArchitectures),
+    });
+  }
+
+  layerVersion(layerName: string, versionNumber: number): LayerVersionRecord | undefined {
+    const row = this.#statements.layerVersion.get(layerName, versionNumber) as LayerVersionRow | undefined;
+    return row === undefined ? undefined : toLayerVersionRecord(row);
+  }
+
+  /** A layer's versions, newest first, below `beforeNumber`. */
+  layerVersions(layerName: string, beforeNumber: number, limit: number): LayerVersionRecord[] {
+    return (this.#statements.layerVersions.all(layerName, beforeNumber, limit) as LayerVersionRow[]).map(toLayerVersionRecord);
+  }
+
+  /** Every layer version, by layer name then newest first (ListLayers picks each layer's latest match). */
+  allLayerVersions(): LayerVersionRecord[] {
+    return (this.#statements.allLayerVersions.all() as LayerVersionRow[]).map(toLayerVersionRecord);
+  }
+
+  deleteLayerVersion(layerName: string, versionNumber: number): void {
+    this.#statements.deleteLayerVersion.run(layerName, versionNumber);
   }
 
   deleteVersion(functionName: string, versionNumber: number): void {
@@ -281,17 +349,18 @@ function prepareStatements(db: Database.Database) {
     putVersion: db.prepare(`
       INSERT INTO versions (function_name, version_number, runtime, role, handler, description, timeout, memory_size,
         environment, tracing_mode, architecture, ephemeral_storage, code_sha256, code_size, last_modified, revision_id,
-        source_fingerprint, dead_letter_target)
+        source_fingerprint, dead_letter_target, layers)
       VALUES (@functionName, @versionNumber, @runtime, @role, @handler, @description, @timeout, @memorySize,
         @environment, @tracingMode, @architecture, @ephemeralStorage, @codeSha256, @codeSize, @lastModified, @revisionId,
-        @sourceFingerprint, @deadLetterTarget)
+        @sourceFingerprint, @deadLetterTarget, @layers)
       ON CONFLICT (function_name, version_number) DO UPDATE SET
         runtime = excluded.runtime, role = excluded.role, handler = excluded.handler,
         description = excluded.description, timeout = excluded.timeout, memory_size = excluded.memory_size,
         environment = excluded.environment, tracing_mode = excluded.tracing_mode, architecture = excluded.architecture,
         ephemeral_storage = excluded.ephemeral_storage, code_sha256 = excluded.code_sha256,
         code_size = excluded.code_size, last_modified = excluded.last_modified, revision_id = excluded.revision_id,
-        source_fingerprint = excluded.source_fingerprint`),
+        source_fingerprint = excluded.source_fingerprint, dead_letter_target = excluded.dead_letter_target,
+        layers = excluded.layers`),
     deleteVersion: db.prepare('DELETE FROM versions WHERE function_name = ? AND version_number = ?'),
     versions: db.prepare(
       `SELECT ${VERSION_COLUMNS} FROM versions WHERE function_name = ? AND version_number > ? ORDER BY version_number LIMIT ?`,
@@ -321,8 +390,21 @@ function prepareStatements(db: Database.Database) {
       `SELECT name FROM aliases WHERE function_name = ? AND (version_number = ? OR routing_version_number = ?) ORDER BY name`,
     ),
     functionCount: db.prepare('SELECT count(*) AS n FROM functions'),
-    totalCodeSize: db.prepare('SELECT coalesce(sum(code_size), 0) AS n FROM versions'),
-    codeInUse: db.prepare('SELECT DISTINCT code_sha256 AS sha FROM versions'),
+    totalCodeSize: db.prepare('SELECT (SELECT coalesce(sum(code_size), 0) FROM versions) + (SELECT coalesce(sum(code_size), 0) FROM layer_versions) AS n'),
+    // Layer code in use: layer versions still there, and the ones deleted but still named by a function version.
+    codeInUse: db.prepare(`SELECT code_sha256 AS sha FROM versions UNION SELECT code_sha256 FROM layer_versions
+      UNION SELECT json_extract(value, '$.codeSha256') FROM versions, json_each(versions.layers) WHERE versions.layers IS NOT NULL`),
+    lastLayerVersionNumber: db.prepare('SELECT last_version_number AS n FROM layers WHERE name = ?'),
+    putLayer: db.prepare('INSERT INTO layers (name, last_version_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_version_number = excluded.last_version_number'),
+    putLayerVersion: db.prepare(`
+      INSERT INTO layer_versions (layer_name, version_number, description, compatible_runtimes, compatible_architectures, license_info,
+        code_sha256, code_size, unzipped_size, created)
+      VALUES (@layerName, @versionNumber, @description, @compatibleRuntimes, @compatibleArchitectures, @licenseInfo,
+        @codeSha256, @codeSize, @unzippedSize, @created)`),
+    layerVersion: db.prepare(`SELECT ${LAYER_VERSION_COLUMNS} FROM layer_versions WHERE layer_name = ? AND version_number = ?`),
+    layerVersions: db.prepare(`SELECT ${LAYER_VERSION_COLUMNS} FROM layer_versions WHERE layer_name = ? AND version_number < ? ORDER BY version_number DESC LIMIT ?`),
+    allLayerVersions: db.prepare(`SELECT ${LAYER_VERSION_COLUMNS} FROM layer_versions ORDER BY layer_name, version_number DESC`),
+    deleteLayerVersion: db.prepare('DELETE FROM layer_versions WHERE layer_name = ? AND version_number = ?'),
   };
 }
 
@@ -336,7 +418,12 @@ function toVersionRecord(row: VersionRow): VersionRecord {
     tracingMode: row.tracingMode as TracingMode,
     architecture: row.architecture as Architecture,
     environment: row.environment === null ? null : Object.freeze(JSON.parse(row.environment) as Record<string, string>),
+    layers: row.layers === null ? [] : (JSON.parse(row.layers) as LayerReference[]),
   };
+}
+
+function toLayerVersionRecord(row: LayerVersionRow): LayerVersionRecord {
+  return { ...row, compatibleRuntimes: JSON.parse(row.compatibleRuntimes) as string[], compatibleArchitectures: JSON.parse(row.compatibleArchitectures) as string[] };
 }
 
 function toAliasRecord(row: AliasRow): AliasRecord {

@@ -23,6 +23,7 @@ export interface FunctionConfiguration {
   Version: string;
   Environment?: EnvironmentResponse;
   DeadLetterConfig?: { TargetArn: string };
+  Layers?: { Arn: string; CodeSize: number }[];
   TracingConfig: { Mode: 'Active' | 'PassThrough' };
   RevisionId: string;
   State: 'Pending' | 'Active' | 'Inactive' | 'Failed';
@@ -50,6 +51,8 @@ export interface FunctionConfigInput {
   EphemeralStorage?: { Size?: number };
   /** An empty TargetArn removes the dead-letter queue. */
   DeadLetterConfig?: { TargetArn?: string };
+  /** Layer version ARNs, in order; an empty list removes every layer. */
+  Layers?: string[];
 }
 
 export interface CreateFunctionInput extends FunctionConfigInput {
@@ -128,6 +131,8 @@ export interface InvokeTarget {
   readonly configuration: FunctionConfiguration;
   /** Directory holding the extracted code (the function's `/var/task`). */
   readonly codeDirectory: string;
+  /** The extracted code of its layers, in the function's order (what Lambda unzips into `/opt`). */
+  readonly layerDirectories: readonly string[];
   /** The ARN exactly as the caller named it: unqualified, `:$LATEST`, `:alias` or `:N`. */
   readonly invokedFunctionArn: string;
   /** `$LATEST` or the version number the qualifier resolved to. */

@@ -120,6 +120,15 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
   },
   GetTraceSummaries: (service, input) => service.getTraceSummaries(input),
   BatchGetTraces: (service, input) => service.batchGetTraces(input.TraceIds ?? []),
+  PublishLayerVersion: (service, { Content, ...rest }) => service.publishLayerVersion({ ...rest, Content: code(Content ?? {}) }),
+  GetLayerVersion: (service, input) => service.getLayerVersion(input.LayerName, input.VersionNumber),
+  GetLayerVersionByArn: (service, input) => service.getLayerVersionByArn(input.Arn),
+  ListLayerVersions: (service, { LayerName, ...rest }) => service.listLayerVersions(LayerName, rest),
+  ListLayers: (service, input) => service.listLayers(input),
+  DeleteLayerVersion: (service, input) => {
+    service.deleteLayerVersion(input.LayerName, input.VersionNumber);
+    return {};
+  },
   UntailLogs: (_service, input, session) => {
     session.unfollow(input.subscription);
     return {};

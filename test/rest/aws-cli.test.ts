@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { zipOf } from '../helpers/zip.js';
+import { strToU8, zipSync } from 'fflate';
 
 const run = promisify(execFile);
 const AWS = '/usr/bin/aws';
@@ -91,6 +92,25 @@ describe.skipIf(!available)('the AWS CLI v2 against lambdad', () => {
       messages = harness.daemon.service.receiveMessages('outcomes', 1);
     }
     expect(JSON.parse(messages[0]!.Body)).toMatchObject({ requestContext: { condition: 'Success' }, requestPayload: { key: 'value' }, responsePayload: { received: { key: 'value' } } });
+  });
+
+  it('publishes a layer and creates a function that requires its module (publish-layer-version, create-function --layers)', async () => {
+    writeFileSync(join(work, 'layer.zip'), zipSync({ 'nodejs/node_modules/greeting/index.js': strToU8('module.exports = "hello from the layer";\n') }));
+    writeFileSync(join(work, 'uses-layer.zip'), zipOf(`exports.handler = async () => require('greeting');`));
+    const layer = await aws(`publish-layer-version --layer-name my-layer --zip-file fileb://layer.zip --compatible-runtimes nodejs20.x nodejs22.x --compatible-architectures x86_64`);
+    expect(layer).toMatchObject({ LayerArn: 'arn:aws:lambda:us-east-1:000000000000:layer:my-layer', LayerVersionArn: 'arn:aws:lambda:us-east-1:000000000000:layer:my-layer:1', Version: 1, CompatibleRuntimes: ['nodejs20.x', 'nodejs22.x'], Content: { CodeSize: expect.any(Number), Location: expect.stringMatching(/^http/) } });
+    const created = await aws(`create-function --function-name UsesLayer --runtime nodejs20.x --handler index.handler --role arn:aws:iam::000000000000:role/lambda-role --zip-file fileb://uses-layer.zip --layers ${layer.LayerVersionArn}`);
+    expect(created.Layers).toEqual([{ Arn: layer.LayerVersionArn, CodeSize: layer.Content.CodeSize }]);
+    await aws(`invoke --function-name UsesLayer layer-out.json`);
+    expect(JSON.parse(readFileSync(join(work, 'layer-out.json'), 'utf8'))).toBe('hello from the layer');
+    expect((await aws(`get-layer-version --layer-name my-layer --version-number 1`)).LayerVersionArn).toBe(layer.LayerVersionArn);
+    expect((await aws(`get-layer-version-by-arn --arn ${layer.LayerVersionArn}`)).Version).toBe(1);
+    expect((await aws(`list-layers --compatible-runtime nodejs22.x`)).Layers.map((l: { LayerName: string }) => l.LayerName)).toContain('my-layer');
+    expect((await aws(`list-layer-versions --layer-name my-layer`)).LayerVersions).toHaveLength(1);
+    const six = `${layer.LayerVersionArn} `.repeat(6);
+    const refused = await aws(`update-function-configuration --function-name UsesLayer --layers ${six}`).catch((error: { stderr: string }) => error);
+    expect(refused.stderr).toContain('An error occurred (InvalidParameterValueException) when calling the UpdateFunctionConfiguration operation: Cannot reference more than 5 layers.');
+    expect(await aws(`delete-layer-version --layer-name my-layer --version-number 1`)).toBeNull();
   });
 
   it('reads traces with aws xray: get-trace-summaries and batch-get-traces', async () => {

@@ -4,6 +4,7 @@
  * invocations reuse all of it (warm start). Between tasks Piscina blocks the thread in Atomics.wait, so the
  * function's timers and callbacks stay frozen until the next task thaws them.
  */
+import Module from 'node:module';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { workerData } from 'node:worker_threads';
 import { Journal } from '../journal.js';
@@ -49,6 +50,8 @@ function errorBody(error: unknown): { errorType: string; body: Uint8Array } {
 function applyEnvironment(environment: Readonly<Record<string, string>>): void {
   for (const key of Object.keys(process.env)) delete process.env[key];
   Object.assign(process.env, environment);
+  // The thread may have started before it knew its function: read NODE_PATH (the layers' modules) again.
+  (Module as unknown as { _initPaths(): void })._initPaths();
 }
 
 async function bind(binding: ContextBinding): Promise<BoundRuntime> {

@@ -49,6 +49,18 @@ const empty = (status: number) => (): RestReply => ({ status, headers: {}, body:
 
 const INTEGER = /^-?\d+$/;
 
+const LAYERS = '/2018-10-31/layers';
+const LAYER_VERSION = `${LAYERS}/{LayerName}/versions/{VersionNumber}`;
+const LAYER_FILTERS = ['CompatibleRuntime', 'CompatibleArchitecture', 'Marker', 'MaxItems'];
+
+/** The version number label is an integer member. */
+function layerVersionInput(request: RestRequest): Record<string, unknown> {
+  const members = control()(request);
+  const version = members['VersionNumber'];
+  if (typeof version === 'string' && INTEGER.test(version)) members['VersionNumber'] = Number(version);
+  return members;
+}
+
 /** The named query members; integers become numbers (the schema check reports anything else). */
 function queryMembers(query: URLSearchParams, names: readonly string[], integers: readonly string[] = []): Record<string, unknown> {
   const members: Record<string, unknown> = {};
@@ -187,6 +199,26 @@ export const ROUTES: readonly RestRoute[] = Object.freeze([
   { method: 'GET', path: EVENT_INVOKE_CONFIG, operation: 'GetFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: json(200) },
   { method: 'DELETE', path: EVENT_INVOKE_CONFIG, operation: 'DeleteFunctionEventInvokeConfig', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Qualifier']), reply: empty(204) },
   { method: 'POST', path: `${FUNCTION}/invocations`, operation: 'Invoke', maxBodyBytes: LIMITS.syncPayloadMaxBytes, input: invokeInput, reply: invokeReply },
+  {
+    method: 'POST',
+    path: `${LAYERS}/{LayerName}/versions`,
+    operation: 'PublishLayerVersion',
+    maxBodyBytes: CODE_REQUEST_MAX_BYTES,
+    input: (request) => {
+      const members = control()(request);
+      const content = members['Content'];
+      if (typeof content === 'object' && content !== null && 'ZipFile' in content) {
+        members['Content'] = { ...content, ZipFile: blob((content as Record<string, unknown>)['ZipFile'], 'Content.ZipFile') };
+      }
+      return members;
+    },
+    reply: json(201),
+  },
+  { method: 'GET', path: LAYER_VERSION, operation: 'GetLayerVersion', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: layerVersionInput, reply: json(200) },
+  { method: 'DELETE', path: LAYER_VERSION, operation: 'DeleteLayerVersion', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: layerVersionInput, reply: empty(204) },
+  { method: 'GET', path: `${LAYERS}/{LayerName}/versions`, operation: 'ListLayerVersions', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(LAYER_FILTERS, ['MaxItems']), reply: json(200) },
+  { method: 'GET', path: LAYERS, when: { name: 'find', value: 'LayerVersion' }, operation: 'GetLayerVersionByArn', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(['Arn']), reply: json(200) },
+  { method: 'GET', path: LAYERS, operation: 'ListLayers', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(LAYER_FILTERS, ['MaxItems']), reply: json(200) },
   // X-Ray's trace queries (restJson1 too), answered by lambdad's collector: `aws xray … --endpoint-url` works.
   { method: 'POST', path: '/TraceSummaries', operation: 'GetTraceSummaries', signingService: 'xray', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
   { method: 'POST', path: '/Traces', operation: 'BatchGetTraces', signingService: 'xray', maxBodyBytes: CONTROL_REQUEST_MAX_BYTES, input: control(), reply: json(200) },
