@@ -37,6 +37,8 @@ export interface Config {
   readonly xrayAddress: UdpAddress | null;
   /** Another X-Ray daemon that gets a copy of every datagram the collector receives. */
   readonly xrayForward: UdpAddress | null;
+  /** `on`: functions whose code comes from a directory follow its changes unless a request says Watch=false. */
+  readonly watchDirectories: 'on' | 'off';
   /** `off`: no /metrics and nothing recorded for it. */
   readonly metrics: 'on' | 'off';
   /** Credentials given in the environment; otherwise the daemon generates and keeps its own. */
@@ -127,6 +129,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'metricsAuth', flag: 'metrics-auth', env: 'LAMBDAD_METRICS_AUTH', help: 'loopback: /metrics unsigned from loopback (signed from elsewhere); sigv4: always signed', parse: oneOf(['loopback', 'sigv4'] as const) },
   { key: 'xrayAddress', flag: 'xray-address', env: 'LAMBDAD_XRAY_ADDRESS', help: "UDP host:port of the X-Ray collector (AWS_XRAY_DAEMON_ADDRESS); off: no segments", parse: udpAddress('off') },
   { key: 'xrayForward', flag: 'xray-forward', env: 'LAMBDAD_XRAY_FORWARD', help: 'UDP host:port of an X-Ray daemon to copy every received segment to', parse: udpAddress('') },
+  { key: 'watchDirectories', flag: 'watch-directories', env: 'LAMBDAD_WATCH_DIRECTORIES', help: "on: code from a directory is hot-reloaded unless Watch=false; off: only with Watch=true", parse: oneOf(['on', 'off'] as const) },
   { key: 'metrics', flag: 'metrics', env: 'LAMBDAD_METRICS', help: 'on: record and serve /metrics; off: neither', parse: oneOf(['on', 'off'] as const) },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
   { key: 'tlsKey', flag: 'tls-key', env: 'LAMBDAD_TLS_KEY', help: 'PEM private key of --tls-cert', parse: optionalFile },
@@ -149,6 +152,7 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   metricsAuth: 'loopback',
   xrayAddress: '127.0.0.1:2000',
   xrayForward: '',
+  watchDirectories: 'off',
   metrics: 'on',
   tlsCert: '',
   tlsKey: '',

@@ -100,7 +100,7 @@ export class Daemon {
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
     const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics: recorder });
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', log });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
@@ -144,6 +144,7 @@ export class Daemon {
     const memorySizes = [LIMITS.memoryDefaultMb, ...daemon.#memorySizesInUse()];
     void contexts.prepare(memorySizes).catch((error: Error) => log('spares-failed', { error: error.message }));
     service.restoreProvisionedConcurrency();
+    service.watchCode();
     log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount });
     return daemon;
   }
@@ -153,6 +154,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#log('stopping', { graceMs: this.config.shutdownGraceMs });
       this.#http.stopAccepting();
+      this.service.stopWatchingCode();
       // Queued events stay in the store for the next start; the ones running finish or run again then.
       this.#events.pause();
       await this.#invoker.close(this.config.shutdownGraceMs);

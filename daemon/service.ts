@@ -14,6 +14,8 @@ import type { EventRecord } from './invoke/async/event-store.js';
 import { resourceOf, type Invoker } from './invoke/index.js';
 import { compileFilterPattern } from './observability/filter-pattern.js';
 import type { MetricsRecorder } from './observability/metrics.js';
+import type { DaemonLog } from './observability/daemon-log.js';
+import { CodeWatcher } from './code-watcher.js';
 import type { Trace, TraceStore, TraceSummary } from './observability/xray/trace-store.js';
 import type { LayerVersion, ListLayersInput, PublishLayerVersionInput } from './registry/index.js';
 
@@ -152,9 +154,29 @@ export class LambdaService {
   readonly #queues: Queues;
   readonly #metrics: MetricsRecorder;
   readonly #traces: TraceStore;
+  readonly #watcher: CodeWatcher;
+  /** `--watch-directories on`: code from a directory is watched unless the request says otherwise. */
+  readonly #watchDirectories: boolean;
 
-  constructor(parts: { registry: Registry; contexts: ExecutionContexts; invoker: Invoker; logs: LogStore; ids: Ids; code: CodeLocator; concurrency: ConcurrencyScheduler; routing: AliasRouting; async: AsyncInvocations; queues: Queues; metrics: MetricsRecorder; traces: TraceStore }) {
+  constructor(parts: {
+    registry: Registry;
+    contexts: ExecutionContexts;
+    invoker: Invoker;
+    logs: LogStore;
+    ids: Ids;
+    code: CodeLocator;
+    concurrency: ConcurrencyScheduler;
+    routing: AliasRouting;
+    async: AsyncInvocations;
+    queues: Queues;
+    metrics: MetricsRecorder;
+    traces: TraceStore;
+    watchDirectories: boolean;
+    log: DaemonLog;
+  }) {
     this.#traces = parts.traces;
+    this.#watchDirectories = parts.watchDirectories;
+    this.#watcher = new CodeWatcher((functionName) => this.reloadCode(functionName), parts.log);
     this.#metrics = parts.metrics;
     this.#async = parts.async;
     this.#queues = parts.queues;
@@ -169,7 +191,24 @@ export class LambdaService {
   }
 
   createFunction(input: CreateFunctionInput): FunctionConfiguration {
-    return this.#registry.createFunction(input);
+    const created = this.#registry.createFunction({ ...input, Watch: input.Watch ?? (this.#watchDirectories && input.Code?.Directory !== undefined) });
+    this.#watcher.sync(this.#registry.watchedFunctions());
+    return created;
+  }
+
+  /** Hot reload of a watched function: $LATEST takes its directory's code, and its warm contexts end. */
+  reloadCode(functionName: string): void {
+    const updated = this.#registry.reloadFromDirectory(functionName);
+    if (updated !== null) this.#contexts.retire(functionName, 'latest');
+  }
+
+  /** Starts watching the directories of the functions that follow one (at start). */
+  watchCode(): void {
+    this.#watcher.sync(this.#registry.watchedFunctions());
+  }
+
+  stopWatchingCode(): void {
+    this.#watcher.close();
   }
 
   getFunction(functionName: string, qualifier?: string): FunctionDetails {
@@ -200,11 +239,15 @@ export class LambdaService {
     if (qualifier === undefined) this.#concurrency.setReservation(FunctionName, null);
     this.#async.configs.forget(FunctionName, qualifier);
     this.#contexts.retire(FunctionName, 'all');
+    this.#watcher.sync(this.#registry.watchedFunctions());
   }
 
   updateFunctionCode(functionName: string, input: UpdateFunctionCodeInput): FunctionConfiguration {
-    const updated = this.#registry.updateFunctionCode(functionName, input);
-    if (input.DryRun !== true) this.#contexts.retire(updated.FunctionName, 'latest');
+    const updated = this.#registry.updateFunctionCode(functionName, { ...input, Watch: input.Watch ?? (this.#watchDirectories && input.Directory !== undefined) });
+    if (input.DryRun !== true) {
+      this.#contexts.retire(updated.FunctionName, 'latest');
+      this.#watcher.sync(this.#registry.watchedFunctions());
+    }
     return updated;
   }
 

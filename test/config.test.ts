@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       metricsAuth: 'loopback',
       xrayAddress: { host: '127.0.0.1', port: 2000 },
       xrayForward: null,
+      watchDirectories: 'off',
       metrics: 'on',
       tlsCert: '',
       tlsKey: '',

@@ -66,6 +66,7 @@ const CONFIGURATION: Flags = {
   layers: { type: 'list', help: 'layer version ARNs, at most 5, in order (a later layer wins)' },
 };
 
+const WATCH: Flag = { type: 'boolean', help: "with --code: $LATEST follows the directory's changes (lambdad's addition; --no-watch to stop)" };
 const LAYER_NAME: Flag = { type: 'string', required: true, help: 'layer name or layer ARN' };
 const VERSION_NUMBER: Flag = { type: 'integer', required: true, help: 'layer version number' };
 const LAYER_FILTERS: Flags = {
@@ -140,6 +141,7 @@ const TABLE: readonly OperationSpec[] = [
       role: { ...CONFIGURATION.role!, required: true },
       handler: { ...CONFIGURATION.handler!, required: true },
       publish: { type: 'boolean', help: 'publish version 1 as well' },
+      watch: WATCH,
       architectures: ARCHITECTURES,
       'package-type': { type: 'string', help: 'Zip' },
     },
@@ -177,6 +179,7 @@ const TABLE: readonly OperationSpec[] = [
       code: CODE,
       publish: { type: 'boolean', help: 'publish a version as well' },
       'dry-run': { type: 'boolean', help: 'check only' },
+      watch: WATCH,
       'revision-id': REVISION_ID,
       architectures: ARCHITECTURES,
     },

@@ -7,10 +7,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomIds, systemClock, type Clock, type Ids } from '../clock.js';
-import { conflict, invalidParameter, LambdaError, missingMember, notFound, revisionMismatch } from '../errors.js';
+import { conflict, invalidParameter, LambdaError, missingMember, notFound, revisionMismatch, validationError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { functionArn, parseFunctionLabel, type ArnScope } from './arn.js';
-import { CodeStore } from './code-store.js';
+import { resolve } from 'node:path';
+import { CodeStore, type PreparedCode } from './code-store.js';
 import { Layers, type ListLayersInput, type PublishLayerVersionInput } from './layers.js';
 import { isNameAndNumberKey, isNumberKey, isStringKey, pageSize, readMarker, toPage } from './paging.js';
 import {
@@ -117,6 +118,7 @@ export class Registry {
     if (ref.qualifier !== undefined) throw unsupportedName(input.FunctionName);
     const settings = settingsForCreate(input);
     if (input.Code === undefined || input.Code === null) throw missingMember('code');
+    const watch = checkWatch(input.Watch, input.Code.Directory);
     if (this.#store.functionExists(ref.name)) throw conflict(`Function already exist: ${ref.name}`);
 
     const code = this.#code.prepare(input.Code);
@@ -139,6 +141,7 @@ export class Registry {
     const created = this.#change(() => {
       this.#store.insertFunction(ref.name);
       this.#store.putVersion(latest);
+      this.#store.setWatchDirectory(ref.name, watch);
       return publish ? this.#publish(latest) : latest;
     });
     return this.#configuration(created, { creating: true });
@@ -185,14 +188,37 @@ export class Registry {
   updateFunctionCode(label: string, input: UpdateFunctionCodeInput): FunctionConfiguration {
     const latest = this.#latest(label);
     checkRevision(input.RevisionId, latest.revisionId);
+    const watch = checkWatch(input.Watch, input.Directory);
     const architecture = input.Architectures === undefined ? latest.architecture : checkArchitectures(input.Architectures);
     const code = this.#code.prepare(input);
-    checkUnzippedSize(code.unzippedSize, latest.layers);
-    const changed: VersionRecord = { ...latest, architecture, codeSha256: code.codeSha256, codeSize: code.codeSize };
-    // A dry run checks the request and shows the outcome, changing nothing.
-    if (input.DryRun === true) return this.#configuration(changed);
+    const result = this.#updateCode({ ...latest, architecture }, code, input.Publish === true, input.DryRun === true);
+    if (input.DryRun !== true) this.#change(() => this.#store.setWatchDirectory(latest.functionName, watch));
+    return result;
+  }
 
-    const publish = input.Publish === true;
+  /**
+   * Hot reload: $LATEST takes the code now in the function's watched directory. Null when the function is not
+   * watched or its code did not change.
+   */
+  reloadFromDirectory(functionName: string): FunctionConfiguration | null {
+    const directory = this.#store.functionExists(functionName) ? this.#store.watchDirectory(functionName) : null;
+    if (directory === null) return null;
+    const latest = this.#requireVersion(functionName, LATEST_NUMBER);
+    const code = this.#code.prepare({ Directory: directory });
+    return code.codeSha256 === latest.codeSha256 ? null : this.#updateCode(latest, code, false, false);
+  }
+
+  /** Every watched function and the directory it follows, for the watcher at start. */
+  watchedFunctions(): { name: string; directory: string }[] {
+    return this.#store.watchedFunctions();
+  }
+
+  #updateCode(latest: VersionRecord, code: PreparedCode, publish: boolean, dryRun: boolean): FunctionConfiguration {
+    checkUnzippedSize(code.unzippedSize, latest.layers);
+    const changed: VersionRecord = { ...latest, codeSha256: code.codeSha256, codeSize: code.codeSize };
+    // A dry run checks the request and shows the outcome, changing nothing.
+    if (dryRun) return this.#configuration(changed);
+
     this.#checkCodeStorage(code.codeSize - latest.codeSize + (publish ? code.codeSize : 0));
     this.#code.store(code);
     const updated: VersionRecord = { ...changed, lastModified: this.#clock.now(), revisionId: this.#ids.uuid() };
@@ -521,6 +547,14 @@ export class Registry {
       throw new LambdaError('CodeStorageExceededException', 'Code storage limit exceeded.');
     }
   }
+}
+
+/** The directory to watch: only code from a directory can be, and only when asked. */
+function checkWatch(watch: unknown, directory: string | undefined): string | null {
+  if (watch === undefined || watch === false) return null;
+  if (watch !== true) throw validationError(watch, 'watch', 'Member must be a boolean');
+  if (directory === undefined) throw invalidParameter('Watch needs code from a directory (Code.Directory, --code DIR): there is nothing to watch in a zip.');
+  return resolve(directory);
 }
 
 /** Function code and its layers, unzipped, within Lambda's 250 MB. */

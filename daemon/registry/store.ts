@@ -45,7 +45,7 @@ const MIGRATIONS: Readonly<Record<number, string>> = Object.freeze({
   1: 'ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER',
   2: PROVISIONED_TABLE,
   3: 'ALTER TABLE versions ADD COLUMN dead_letter_target TEXT',
-  4: `ALTER TABLE versions ADD COLUMN layers TEXT; ${LAYER_TABLES}`,
+  4: `ALTER TABLE versions ADD COLUMN layers TEXT; ALTER TABLE functions ADD COLUMN watch_directory TEXT; ${LAYER_TABLES}`,
 });
 
 const SCHEMA = `
@@ -54,7 +54,9 @@ const SCHEMA = `
     -- The highest version number ever published: numbers are not reused after a version is deleted.
     last_version_number INTEGER NOT NULL DEFAULT 0,
     -- PutFunctionConcurrency's ReservedConcurrentExecutions; NULL draws from the unreserved pool.
-    reserved_concurrency INTEGER
+    reserved_concurrency INTEGER,
+    -- Hot reload: the directory $LATEST's code follows; NULL when not watched.
+    watch_directory TEXT
   ) STRICT;
   CREATE TABLE versions (
     function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
@@ -202,6 +204,18 @@ export class Store {
       environment: record.environment === null ? null : JSON.stringify(record.environment),
       layers: record.layers.length === 0 ? null : JSON.stringify(record.layers),
     });
+  }
+
+  setWatchDirectory(name: string, directory: string | null): void {
+    this.#statements.setWatchDirectory.run(directory, name);
+  }
+
+  watchDirectory(name: string): string | null {
+    return (this.#statements.watchDirectory.get(name) as { d: string | null } | undefined)?.d ?? null;
+  }
+
+  watchedFunctions(): { name: string; directory: string }[] {
+    return this.#statements.watchedFunctions.all() as { name: string; directory: string }[];
   }
 
   lastLayerVersionNumber(name: string): number {
@@ -394,6 +408,9 @@ function prepareStatements(db: Database.Database) {
     // Layer code in use: layer versions still there, and the ones deleted but still named by a function version.
     codeInUse: db.prepare(`SELECT code_sha256 AS sha FROM versions UNION SELECT code_sha256 FROM layer_versions
       UNION SELECT json_extract(value, '$.codeSha256') FROM versions, json_each(versions.layers) WHERE versions.layers IS NOT NULL`),
+    setWatchDirectory: db.prepare('UPDATE functions SET watch_directory = ? WHERE name = ?'),
+    watchDirectory: db.prepare('SELECT watch_directory AS d FROM functions WHERE name = ?'),
+    watchedFunctions: db.prepare('SELECT name, watch_directory AS directory FROM functions WHERE watch_directory IS NOT NULL ORDER BY name'),
     lastLayerVersionNumber: db.prepare('SELECT last_version_number AS n FROM layers WHERE name = ?'),
     putLayer: db.prepare('INSERT INTO layers (name, last_version_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_version_number = excluded.last_version_number'),
     putLayerVersion: db.prepare(`

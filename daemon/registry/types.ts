@@ -64,6 +64,8 @@ export interface CreateFunctionInput extends FunctionConfigInput {
   Publish?: boolean;
   Architectures?: string[];
   PackageType?: string;
+  /** With Code.Directory: $LATEST follows the directory (hot reload). */
+  Watch?: boolean;
 }
 
 export interface UpdateFunctionConfigurationInput extends FunctionConfigInput {
@@ -77,6 +79,8 @@ export interface UpdateFunctionCodeInput {
   DryRun?: boolean;
   RevisionId?: string;
   Architectures?: string[];
+  /** With Directory: $LATEST follows the directory (hot reload); any other code update stops a watch. */
+  Watch?: boolean;
 }
 
 export interface PublishVersionInput {
