@@ -24,6 +24,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { failure, functionInput, openRegistry, temporaryDirectory, zipOf } from './helpers.js';
+import { inflateEntry, readCentralDirectory, ZipFormatError } from '../../dist/daemon/registry/zip-reader.js';
 
 const CANNOT_UNZIP = { code: 'InvalidParameterValueException', message: 'Could not unzip uploaded file. Please check your file, then try to upload again.' };
 const UNZIPPED_TOO_LARGE = { code: 'InvalidParameterValueException', message: 'Unzipped size must be smaller than 262144000 bytes' };
@@ -201,6 +202,19 @@ describe('code from zip bytes', () => {
     const liar = handBuiltZip([{ name: 'index.js', data: zeros, deflate: true, declaredSize: 100 }]);
     expect(failure(() => test.registry.createFunction(functionInput('fn', { Code: { ZipFile: liar } })))).toMatchObject(CANNOT_UNZIP);
     // Nothing half-extracted is left behind.
+    expect(storedCode(test.dataDir)).toEqual([]);
+  });
+
+  it('stops a zip bomb (under 1 MB, inflating to 300 MB, declaring 1 KB) having written at most what it declared', () => {
+    const zeros = new Uint8Array(300 * 1024 * 1024);
+    const bomb = handBuiltZip([{ name: 'bomb.bin', data: zeros, deflate: true, declaredSize: 1024 }]);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const [entry] = readCentralDirectory(bomb);
+    let written = 0;
+    expect(() => inflateEntry(bomb, entry!, (chunk) => (written += chunk.length))).toThrow(ZipFormatError);
+    expect(written).toBeLessThanOrEqual(1024);
+    const test = openRegistry();
+    expect(failure(() => test.registry.createFunction(functionInput('fn', { Code: { ZipFile: bomb } })))).toMatchObject(CANNOT_UNZIP);
     expect(storedCode(test.dataDir)).toEqual([]);
   });
 
