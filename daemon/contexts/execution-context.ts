@@ -50,7 +50,7 @@ const WORKER_NICE_INCREMENT = 10;
 /** While a cold start is still loading the function at its timeout, how often to look again. */
 const INIT_POLL_MS = 50;
 
-export const WORKER_ENTRY = new URL('./worker/bootstrap.js', import.meta.url).href;
+export const WORKER_ENTRY = new URL('./worker/entry.cjs', import.meta.url).href;
 
 export interface ContextOptions {
   readonly memoryMb: number;
