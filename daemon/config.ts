@@ -37,6 +37,10 @@ export interface Config {
   readonly xrayAddress: UdpAddress | null;
   /** Another X-Ray daemon that gets a copy of every datagram the collector receives. */
   readonly xrayForward: UdpAddress | null;
+  /** A network model (JSON) that replaces the stored one at start; '' for none. */
+  readonly networkFile: string;
+  /** How long a connection the network policy denies hangs before ETIMEDOUT. */
+  readonly vpcConnectTimeoutMs: number;
   /** `on`: functions whose code comes from a directory follow its changes unless a request says Watch=false. */
   readonly watchDirectories: 'on' | 'off';
   /** `off`: no /metrics and nothing recorded for it. */
@@ -129,6 +133,8 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'metricsAuth', flag: 'metrics-auth', env: 'LAMBDAD_METRICS_AUTH', help: 'loopback: /metrics unsigned from loopback (signed from elsewhere); sigv4: always signed', parse: oneOf(['loopback', 'sigv4'] as const) },
   { key: 'xrayAddress', flag: 'xray-address', env: 'LAMBDAD_XRAY_ADDRESS', help: "UDP host:port of the X-Ray collector (AWS_XRAY_DAEMON_ADDRESS); off: no segments", parse: udpAddress('off') },
   { key: 'xrayForward', flag: 'xray-forward', env: 'LAMBDAD_XRAY_FORWARD', help: 'UDP host:port of an X-Ray daemon to copy every received segment to', parse: udpAddress('') },
+  { key: 'networkFile', flag: 'network-file', env: 'LAMBDAD_NETWORK_FILE', help: 'JSON network model (VPCs, subnets, gateways, security groups, VPC hosts) loaded at start', parse: optionalFile },
+  { key: 'vpcConnectTimeoutMs', flag: 'vpc-connect-timeout-ms', env: 'LAMBDAD_VPC_CONNECT_TIMEOUT_MS', help: 'a connection the network policy blocks fails with ETIMEDOUT after this long', parse: integerIn(1, 900_000) },
   { key: 'watchDirectories', flag: 'watch-directories', env: 'LAMBDAD_WATCH_DIRECTORIES', help: "on: code from a directory is hot-reloaded unless Watch=false; off: only with Watch=true", parse: oneOf(['on', 'off'] as const) },
   { key: 'metrics', flag: 'metrics', env: 'LAMBDAD_METRICS', help: 'on: record and serve /metrics; off: neither', parse: oneOf(['on', 'off'] as const) },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
@@ -152,6 +158,8 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   metricsAuth: 'loopback',
   xrayAddress: '127.0.0.1:2000',
   xrayForward: '',
+  networkFile: '',
+  vpcConnectTimeoutMs: '127000',
   watchDirectories: 'off',
   metrics: 'on',
   tlsCert: '',

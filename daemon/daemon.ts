@@ -16,7 +16,9 @@ import { LIMITS } from './limits.js';
 import { silentDaemonLog, type DaemonLog } from './observability/daemon-log.js';
 import { LogStore } from './observability/log-store.js';
 import { Metrics, NO_METRICS } from './observability/metrics.js';
-import { formatAddress, TraceStore, udpSink, XRayCollector, type SpanSink } from './observability/xray/index.js';
+import { formatAddress, TraceStore, udpSink, XRayCollector, type SpanSink, type UdpAddress } from './observability/xray/index.js';
+import { Network } from './network/index.js';
+import type { InvokeTarget } from './registry/index.js';
 import { METRICS_PATH, metricsEndpoint } from './transport/metrics-endpoint.js';
 import { Registry } from './registry/index.js';
 import { AliasRouting } from './routing/index.js';
@@ -49,9 +51,11 @@ export class Daemon {
   readonly #events: AsyncInvocations;
   readonly #queues: Queues;
   readonly #tracing: Tracing;
+  readonly #network: Network;
   #stopping: Promise<void> | null = null;
 
-  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; protocol: ProtocolServer; service: LambdaService; log: DaemonLog; events: AsyncInvocations; queues: Queues; tracing: Tracing }) {
+  private constructor(parts: { config: Config; url: string; registry: Registry; logs: LogStore; contexts: ExecutionContexts; invoker: Invoker; http: HttpServer; protocol: ProtocolServer; service: LambdaService; log: DaemonLog; events: AsyncInvocations; queues: Queues; tracing: Tracing; network: Network }) {
+    this.#network = parts.network;
     this.#tracing = parts.tracing;
     this.#events = parts.events;
     this.#queues = parts.queues;
@@ -74,7 +78,10 @@ export class Daemon {
     mkdirSync(config.dataDir, { recursive: true });
 
     const tracing = await startTracing(config, log);
-    const registry = Registry.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
+    const network = Network.open(config.dataDir, config.accountId, config.networkFile === '' ? null : config.networkFile);
+    const registry = Registry.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids, checkVpcConfig: (vpcConfig, role) => network.checkVpcConfig(vpcConfig, role) });
+    // The sandbox's own services stay reachable whatever the function's network: lambdad's X-Ray collector.
+    const exempt = tracing.address === null ? [] : [tracing.address];
     const logs = new LogStore(config.dataDir, config.logBytesPerFunction);
     const contexts = new ExecutionContexts({
       workDirectory: join(config.dataDir, 'contexts'),
@@ -83,6 +90,7 @@ export class Daemon {
       spareWorkers: config.spareWorkers,
       maxContexts: config.accountConcurrency,
       ...(tracing.daemonAddress === null ? {} : { xrayDaemonAddress: tracing.daemonAddress }),
+      network: (target) => ({ placement: network.placement(vpcOf(target), exempt), connectTimeoutMs: config.vpcConnectTimeoutMs }),
       clock,
       ids,
     });
@@ -100,7 +108,7 @@ export class Daemon {
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
     const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics: recorder });
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', log });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', log, network });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
@@ -116,6 +124,7 @@ export class Daemon {
       await contexts.close();
       events.close();
       queues.close();
+      network.close();
       logs.close();
       registry.close();
       tracing.close();
@@ -124,7 +133,7 @@ export class Daemon {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const scheme = config.tlsCert === '' ? 'http' : 'https';
     codeLinks.baseUrl = `${scheme}://${host}:${address.port}`;
-    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log, events, queues, tracing });
+    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log, events, queues, tracing, network });
     events.start(
       (event) => service.attemptEvent(event),
       new DestinationDelivery({
@@ -162,6 +171,7 @@ export class Daemon {
       await this.#events.stop();
       this.#events.close();
       this.#queues.close();
+      this.#network.close();
       this.#protocol.close();
       this.#http.closeConnections();
       this.#logs.close();
@@ -190,13 +200,14 @@ interface Tracing {
   readonly spans: SpanSink | null;
   /** Where functions and lambdad send segments: the collector's bound address, else the configured one. */
   readonly daemonAddress: string | null;
+  readonly address: UdpAddress | null;
   close(): void;
 }
 
 /** The trace store, the collector on the configured address and the emitter of lambdad's own segments. */
 async function startTracing(config: Config, log: DaemonLog): Promise<Tracing> {
   const store = new TraceStore(config.dataDir);
-  if (config.xrayAddress === null) return { store, spans: null, daemonAddress: null, close: () => store.close() };
+  if (config.xrayAddress === null) return { store, spans: null, daemonAddress: null, address: null, close: () => store.close() };
   const collector = await XRayCollector.start({ listen: config.xrayAddress, forward: config.xrayForward, store, log });
   // With the port held by another process, lambdad's segments go there, as the functions' do.
   const spans: SpanSink = collector.address === null ? udpSink(config.xrayAddress) : { send: (span) => collector.acceptInvocation(span), close: () => undefined };
@@ -204,10 +215,17 @@ async function startTracing(config: Config, log: DaemonLog): Promise<Tracing> {
     store,
     spans,
     daemonAddress: formatAddress(collector.address ?? config.xrayAddress),
+    address: collector.address ?? config.xrayAddress,
     close: () => {
       spans.close();
       collector.close();
       store.close();
     },
   };
+}
+
+/** A function's VpcConfig as the network placement takes it; null outside any VPC. */
+function vpcOf(target: InvokeTarget): Parameters<Network['placement']>[0] {
+  const config = target.configuration.VpcConfig;
+  return config === undefined ? null : { subnetIds: config.SubnetIds, securityGroupIds: config.SecurityGroupIds, vpcId: config.VpcId, ipv6AllowedForDualStack: config.Ipv6AllowedForDualStack };
 }

@@ -22,6 +22,8 @@ export const LIMITS = Object.freeze({
   provisionedInitMinMs: 130_000,
 
   layersPerFunctionMax: 5,
+  vpcSubnetsMax: 16,
+  vpcSecurityGroupsMax: 5,
   layerCompatibleRuntimesMax: 15,
   layerLicenseInfoMaxLength: 512,
   listLayersPageSize: 50,

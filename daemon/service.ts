@@ -16,6 +16,7 @@ import { compileFilterPattern } from './observability/filter-pattern.js';
 import type { MetricsRecorder } from './observability/metrics.js';
 import type { DaemonLog } from './observability/daemon-log.js';
 import { CodeWatcher } from './code-watcher.js';
+import type { Network, NetworkModel, Role } from './network/index.js';
 import type { Trace, TraceStore, TraceSummary } from './observability/xray/trace-store.js';
 import type { LayerVersion, ListLayersInput, PublishLayerVersionInput } from './registry/index.js';
 
@@ -155,6 +156,7 @@ export class LambdaService {
   readonly #metrics: MetricsRecorder;
   readonly #traces: TraceStore;
   readonly #watcher: CodeWatcher;
+  readonly #network: Network;
   /** `--watch-directories on`: code from a directory is watched unless the request says otherwise. */
   readonly #watchDirectories: boolean;
 
@@ -173,7 +175,9 @@ export class LambdaService {
     traces: TraceStore;
     watchDirectories: boolean;
     log: DaemonLog;
+    network: Network;
   }) {
+    this.#network = parts.network;
     this.#traces = parts.traces;
     this.#watchDirectories = parts.watchDirectories;
     this.#watcher = new CodeWatcher((functionName) => this.reloadCode(functionName), parts.log);
@@ -613,6 +617,34 @@ export class LambdaService {
   /** A layer version with the link its zip downloads from, as GetFunction's Code.Location. */
   #withLocation(layer: LayerVersion): LayerVersionWithLocation {
     return { ...layer, Content: { ...layer.Content, Location: this.#code.location(layer.Content.CodeSha256) } };
+  }
+
+  /** Replaces the network model; every execution context ends, so the next invocations run under the new one. */
+  putNetwork(document: unknown): NetworkModel {
+    const model = this.#network.put(document);
+    let marker: string | undefined;
+    do {
+      const page = this.#registry.listFunctions(marker === undefined ? {} : { Marker: marker });
+      for (const fn of page.Functions) this.#contexts.retire(fn.FunctionName, 'all');
+      marker = page.NextMarker;
+    } while (marker !== undefined);
+    return model;
+  }
+
+  getNetwork(): NetworkModel {
+    return this.#network.model;
+  }
+
+  putRole(roleName: string, attachedPolicyArns: readonly string[] | undefined): Role {
+    return this.#network.putRole(roleName, attachedPolicyArns);
+  }
+
+  deleteRole(roleName: string): void {
+    this.#network.deleteRole(roleName);
+  }
+
+  listRoles(): { Roles: Role[] } {
+    return { Roles: this.#network.listRoles() };
   }
 
   /** X-Ray's GetTraceSummaries: traces that started in the range (epoch seconds), newest first. */

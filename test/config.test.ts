@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       metricsAuth: 'loopback',
       xrayAddress: { host: '127.0.0.1', port: 2000 },
       xrayForward: null,
+      networkFile: '',
+      vpcConnectTimeoutMs: 127_000,
       watchDirectories: 'off',
       metrics: 'on',
       tlsCert: '',

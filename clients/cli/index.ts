@@ -18,13 +18,15 @@ function globalFlagWords(word: string): number {
   return match[2] === '=' ? 1 : 2;
 }
 
+const GROUPS: ReadonlySet<string> = new Set(['logs', 'xray', 'iam', 'network']);
+
 /** Splits `argv` into the operation and its parameters; global flags may come before the operation too. */
 function findOperation(argv: readonly string[]): { spec: OperationSpec; args: string[] } {
   let at = 0;
   for (let words = globalFlagWords(argv[0] ?? ''); words > 0; words = globalFlagWords(argv[at] ?? '')) at += words;
   const word = argv[at];
-  // `logs` and `xray` name a group, as in the AWS CLI: the next word is the command.
-  const name = word === 'logs' || word === 'xray' ? `${word} ${argv[at + 1] ?? ''}` : word;
+  // `logs`, `xray`, `iam` and `network` name a group, as in the AWS CLI: the next word is the command.
+  const name = word !== undefined && GROUPS.has(word) ? `${word} ${argv[at + 1] ?? ''}` : word;
   const spec = name === undefined ? undefined : OPERATIONS.get(name);
   if (spec === undefined) {
     throw new UsageError(`argument operation: Invalid choice '${name ?? ''}', valid choices are: ${[...OPERATIONS.keys()].join(', ')}`);

@@ -2,9 +2,9 @@
  * The table of the CLI's operations: for each, the `aws lambda` name, its flags (each named after the input
  * member it sets) and how it runs — one SDK call for almost all of them.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { LambdadClient, Operation, Operations } from '../node/index.js';
-import type { Flag, Flags } from './args.js';
+import { UsageError, type Flag, type Flags } from './args.js';
 import type { Shape } from './shorthand.js';
 import { filter, tail } from './tail.js';
 import { getTraceSummaries } from './traces.js';
@@ -35,6 +35,7 @@ const DESTINATION_CONFIG: Shape = { struct: { OnSuccess: { struct: { Destination
 const DEAD_LETTER_CONFIG: Shape = { struct: { TargetArn: 'string' } };
 const ROUTING_CONFIG: Shape = { struct: { AdditionalVersionWeights: { map: 'number' } } };
 const TRACING_CONFIG: Shape = { struct: { Mode: 'string' } };
+const VPC_CONFIG: Shape = { struct: { SubnetIds: { list: 'string' }, SecurityGroupIds: { list: 'string' } } };
 const EPHEMERAL_STORAGE: Shape = { struct: { Size: 'integer' } };
 
 const FUNCTION_NAME: Flag = { type: 'string', required: true, help: 'function name, partial ARN or ARN' };
@@ -64,6 +65,7 @@ const CONFIGURATION: Flags = {
   'ephemeral-storage': { type: { shape: EPHEMERAL_STORAGE }, help: 'Size=512' },
   'dead-letter-config': { type: { shape: DEAD_LETTER_CONFIG }, help: 'TargetArn=arn:aws:sqs:…:queue (failed Event invokes go there)' },
   layers: { type: 'list', help: 'layer version ARNs, at most 5, in order (a later layer wins)' },
+  'vpc-config': { type: { shape: VPC_CONFIG }, help: 'SubnetIds=subnet-a,subnet-b,SecurityGroupIds=sg-1 (empty lists leave the VPC)' },
 };
 
 const WATCH: Flag = { type: 'boolean', help: "with --code: $LATEST follows the directory's changes (lambdad's addition; --no-watch to stop)" };
@@ -73,6 +75,14 @@ const LAYER_FILTERS: Flags = {
   'compatible-runtime': { type: 'string', help: 'only versions compatible with this runtime' },
   'compatible-architecture': { type: 'string', help: 'only versions compatible with this architecture' },
 };
+
+function readJsonFile(path: string, flag: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`Error parsing parameter '--${flag}': ${(error as Error).message}`, false);
+  }
+}
 
 /** An operation that is one SDK call with the flags as its input. */
 function call(operation: Operation): OperationSpec['run'] {
@@ -475,6 +485,44 @@ const TABLE: readonly OperationSpec[] = [
     summary: 'Deletes a layer version; functions that use it keep it.',
     flags: { 'layer-name': LAYER_NAME, 'version-number': VERSION_NUMBER },
     run: call('DeleteLayerVersion'),
+  },
+  {
+    name: 'network put',
+    operation: 'PutNetwork',
+    summary: "Replaces lambdad's network model (VPCs, subnets, gateways, security groups, VPC hosts) with a JSON file.",
+    flags: { file: { type: 'string', required: true, help: 'the model as JSON, e.g. network.json' } },
+    run: (client, input) => client.putNetwork(readJsonFile(input.File as string, 'file') as never),
+  },
+  {
+    name: 'network get',
+    operation: 'GetNetwork',
+    summary: "Prints lambdad's network model.",
+    flags: {},
+    run: (client) => client.getNetwork(),
+  },
+  {
+    name: 'iam put-role',
+    operation: 'PutRole',
+    summary: 'Creates or replaces an execution role lambdad knows, with its attached managed policies.',
+    flags: {
+      'role-name': { type: 'string', required: true, help: 'role name; its ARN is arn:aws:iam::<account>:role/<name>' },
+      'attached-policy-arns': { type: 'list', help: 'managed policy names or ARNs, e.g. AWSLambdaVPCAccessExecutionRole' },
+    },
+    run: call('PutRole'),
+  },
+  {
+    name: 'iam delete-role',
+    operation: 'DeleteRole',
+    summary: 'Forgets an execution role.',
+    flags: { 'role-name': { type: 'string', required: true, help: 'role name' } },
+    run: call('DeleteRole'),
+  },
+  {
+    name: 'iam list-roles',
+    operation: 'ListRoles',
+    summary: 'Lists the execution roles lambdad knows.',
+    flags: {},
+    run: call('ListRoles'),
   },
   {
     name: 'xray get-trace-summaries',

@@ -10,12 +10,13 @@ export type Shape =
   | 'integer'
   | 'number'
   | { readonly map: Shape }
+  | { readonly list: Shape }
   | { readonly struct: Readonly<Record<string, Shape>> };
 
 /** A value that does not parse or does not fit its shape; the message is the AWS CLI's wording. */
 export class ShapeError extends Error {}
 
-type Tree = string | { [key: string]: Tree };
+type Tree = string | string[] | { [key: string]: Tree };
 
 /** Recursive descent over the shorthand grammar: `key=value,…` with `{…}` maps and quoted strings. */
 class ShorthandParser {
@@ -43,6 +44,13 @@ class ShorthandParser {
       this.#expect('=');
       result[key] = this.#value(closing);
       this.#space();
+      // `Ids=a,b,Other=c`: words after a comma that are not `key=` continue the value as a list, as the AWS CLI reads them.
+      while (this.#peek() === ',' && !this.#keyFollows(closing)) {
+        this.#at += 1;
+        const previous = result[key]!;
+        result[key] = [...(Array.isArray(previous) ? previous : [previous as string]), this.#bare(closing)];
+        this.#space();
+      }
       if (this.#peek() !== ',') return result;
       this.#at += 1;
       this.#space();
@@ -70,6 +78,14 @@ class ShorthandParser {
     }
     if (next === '"' || next === "'") return this.#quoted(next);
     return this.#bare(closing);
+  }
+
+  /** Whether the text after the comma at the cursor starts a `key=`. */
+  #keyFollows(closing: string): boolean {
+    const rest = this.#text.slice(this.#at + 1);
+    const end = rest.search(closing === '' ? /,/ : new RegExp(`[,${closing === '}' ? '\\}' : closing}]`));
+    const token = end < 0 ? rest : rest.slice(0, end);
+    return token.includes('=');
   }
 
   /** A value up to the next `,` (unless escaped as `\,`) or the closing bracket. */
@@ -144,6 +160,11 @@ function conform(value: unknown, shape: Shape, path: string): unknown {
       throw invalidType(path, value, shape);
     }
     return number;
+  }
+  if ('list' in shape) {
+    const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : null;
+    if (items === null) throw invalidType(path, value, 'list');
+    return items.map((item, index) => conform(item, shape.list, `${path}[${index}]`));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidType(path, value, 'map');
   const entries = Object.entries(value);

@@ -263,6 +263,11 @@ export class LambdadClient {
   listLayerVersions = (input: Operations['ListLayerVersions']['input']) => this.call('ListLayerVersions', input);
   listLayers = (input: Operations['ListLayers']['input'] = {}) => this.call('ListLayers', input);
   deleteLayerVersion = (input: Operations['DeleteLayerVersion']['input']) => this.call('DeleteLayerVersion', input);
+  putNetwork = (input: Operations['PutNetwork']['input']) => this.call('PutNetwork', input);
+  getNetwork = () => this.call('GetNetwork', {});
+  putRole = (input: Operations['PutRole']['input']) => this.call('PutRole', input);
+  deleteRole = (input: Operations['DeleteRole']['input']) => this.call('DeleteRole', input);
+  listRoles = () => this.call('ListRoles', {});
   getTraceSummaries = (input: Operations['GetTraceSummaries']['input']) => this.call('GetTraceSummaries', input);
   batchGetTraces = (input: Operations['BatchGetTraces']['input']) => this.call('BatchGetTraces', input);
 

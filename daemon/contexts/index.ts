@@ -11,7 +11,7 @@ import { LIMITS } from '../limits.js';
 import type { InvokeTarget } from '../registry/index.js';
 import { functionEnvironment, logStreamName } from './environment.js';
 import { ContextState, ExecutionContext, type RunReport } from './execution-context.js';
-import type { ContextBinding, LogRecord } from './messages.js';
+import type { ContextBinding, LogRecord, NetworkBinding } from './messages.js';
 import { resetDirectory } from './scratch.js';
 
 export type { LogRecord } from './messages.js';
@@ -33,6 +33,8 @@ export interface ContextsOptions {
   readonly maxContexts: number;
   /** `host:port` of the X-Ray daemon functions send segments to; unset when tracing is off. */
   readonly xrayDaemonAddress?: string;
+  /** Where a function sits in the network, and how long a blocked connection hangs: its contexts enforce it. */
+  readonly network: (target: InvokeTarget) => NetworkBinding;
   readonly clock: Clock;
   readonly ids: Ids;
 }
@@ -266,6 +268,7 @@ export class ExecutionContexts {
       codeDirectory: target.codeDirectory,
       handler: configuration.Handler,
       memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
+      network: this.#options.network(target),
       environment: functionEnvironment({
         configuration,
         executedVersion: target.executedVersion,

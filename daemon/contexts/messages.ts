@@ -1,7 +1,15 @@
 /** Messages between the daemon's main thread and an execution context's worker thread. */
+import type { Placement } from '../network/policy.js';
+
+/** The network policy a context enforces: the function's placement, and how a blocked connection fails. */
+export interface NetworkBinding {
+  readonly placement: Placement;
+  readonly connectTimeoutMs: number;
+}
 
 /** What a context becomes on its first invocation: one function version, for the rest of its life. */
 export interface ContextBinding {
+  readonly network: NetworkBinding;
   readonly codeDirectory: string;
   readonly handler: string;
   /** The whole environment of the function: its variables and Lambda's reserved ones. */

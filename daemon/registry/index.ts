@@ -24,6 +24,7 @@ import {
   type AliasRecord,
   type LayerReference,
   type VersionRecord,
+  type VpcPlacement,
 } from './records.js';
 import { Store, type ProvisionedRecord } from './store.js';
 import type {
@@ -67,6 +68,8 @@ export interface RegistryOptions {
   readonly ids?: Ids;
   /** The account's code storage quota; Lambda's by default. */
   readonly codeStorageMaxBytes?: number;
+  /** Checks a VpcConfig against the network model and the role (null: not in a VPC). Without it, no VPC exists. */
+  readonly checkVpcConfig?: (config: NonNullable<CreateFunctionInput['VpcConfig']>, role: string) => VpcPlacement | null;
 }
 
 const VERSION_NUMBER = /^[0-9]+$/;
@@ -80,6 +83,7 @@ export class Registry {
   readonly #ids: Ids;
   readonly #codeStorageMaxBytes: number;
   readonly #layers: Layers;
+  readonly #checkVpcConfig: NonNullable<RegistryOptions['checkVpcConfig']>;
   /** Invoke targets by label and qualifier, prepared once; every change empties it. */
   readonly #targets = new Map<string, InvokeTarget>();
 
@@ -91,6 +95,7 @@ export class Registry {
     this.#ids = options.ids ?? randomIds;
     this.#codeStorageMaxBytes = options.codeStorageMaxBytes ?? LIMITS.codeStorageMaxBytes;
     this.#layers = new Layers(this.#scope, store, code, () => this.#clock.now());
+    this.#checkVpcConfig = options.checkVpcConfig ?? noNetwork;
   }
 
   static open(options: RegistryOptions): Registry {
@@ -127,9 +132,11 @@ export class Registry {
     const publish = input.Publish === true;
     this.#checkCodeStorage(publish ? 2 * code.codeSize : code.codeSize);
     this.#code.store(code);
+    const vpc = input.VpcConfig === undefined ? null : this.#checkVpcConfig(input.VpcConfig, settings.role);
     const latest: VersionRecord = {
       ...settings,
       layers,
+      vpc,
       functionName: ref.name,
       versionNumber: LATEST_NUMBER,
       codeSha256: code.codeSha256,
@@ -234,10 +241,15 @@ export class Registry {
     checkRevision(input.RevisionId, latest.revisionId);
     const layers = input.Layers === undefined ? latest.layers : this.#layers.references(input.Layers);
     if (input.Layers !== undefined) checkUnzippedSize(this.#code.unzippedSize(latest.codeSha256), layers);
+    const settings = settingsForUpdate(latest, input);
+    // A new role must still be allowed to create the network interfaces of the VPC the function is in.
+    const vpcConfig = input.VpcConfig ?? (latest.vpc === null || input.Role === undefined ? undefined : { SubnetIds: [...latest.vpc.subnetIds], SecurityGroupIds: [...latest.vpc.securityGroupIds] });
+    const vpc = vpcConfig === undefined ? latest.vpc : this.#checkVpcConfig(vpcConfig, settings.role);
     const updated: VersionRecord = {
       ...latest,
-      ...settingsForUpdate(latest, input),
+      ...settings,
       layers,
+      vpc,
       lastModified: this.#clock.now(),
       revisionId: this.#ids.uuid(),
     };
@@ -547,6 +559,13 @@ export class Registry {
       throw new LambdaError('CodeStorageExceededException', 'Code storage limit exceeded.');
     }
   }
+}
+
+/** The registry of a daemon without a network model: every subnet is unknown. */
+function noNetwork(config: { SubnetIds?: string[] }): null {
+  const first = config.SubnetIds?.[0];
+  if (first !== undefined) throw invalidParameter(`Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. EC2 Error Message: The subnet ID '${first}' does not exist`);
+  return null;
 }
 
 /** The directory to watch: only code from a directory can be, and only when asked. */

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Runtime } from '../limits.js';
+import type { VpcPlacement } from '../network/index.js';
 import { functionArn, type ArnScope } from './arn.js';
 import type { AliasConfiguration, FunctionConfiguration } from './types.js';
 
@@ -31,7 +32,11 @@ export interface FunctionSettings {
   readonly deadLetterTarget: string | null;
   /** The layer versions the function uses, in order (later ones override earlier ones). */
   readonly layers: readonly LayerReference[];
+  /** Its checked VpcConfig; null outside any VPC. */
+  readonly vpc: VpcPlacement | null;
 }
+
+export type { VpcPlacement };
 
 /** A layer version as a function version keeps it: enough to run it after the layer version is deleted. */
 export interface LayerReference {
@@ -99,6 +104,7 @@ export function fingerprint(version: FunctionSettings & { readonly codeSha256: s
     // Only when set, so versions published before dead-letter targets existed keep their fingerprint.
     ...(version.deadLetterTarget === null ? [] : [version.deadLetterTarget]),
     ...(version.layers.length === 0 ? [] : [version.layers.map((layer) => layer.arn)]),
+    ...(version.vpc === null ? [] : [version.vpc]),
   ];
   return createHash('sha256').update(JSON.stringify(fields)).digest('base64');
 }
@@ -127,6 +133,9 @@ export function toFunctionConfiguration(scope: ArnScope, record: VersionRecord, 
     Version: versionLabel(record.versionNumber),
     ...(record.environment === null ? {} : { Environment: { Variables: { ...record.environment } } }),
     ...(record.deadLetterTarget === null ? {} : { DeadLetterConfig: { TargetArn: record.deadLetterTarget } }),
+    ...(record.vpc === null
+      ? {}
+      : { VpcConfig: { SubnetIds: [...record.vpc.subnetIds], SecurityGroupIds: [...record.vpc.securityGroupIds], VpcId: record.vpc.vpcId, Ipv6AllowedForDualStack: record.vpc.ipv6AllowedForDualStack } }),
     ...(record.layers.length === 0 ? {} : { Layers: record.layers.map((layer) => ({ Arn: layer.arn, CodeSize: layer.codeSize })) }),
     TracingConfig: { Mode: record.tracingMode },
     RevisionId: record.revisionId,

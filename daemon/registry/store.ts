@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { openStore } from '../sqlite.js';
 import type { Runtime } from '../limits.js';
-import type { AliasRecord, Architecture, LayerReference, LayerVersionRecord, TracingMode, VersionRecord } from './records.js';
+import type { AliasRecord, Architecture, LayerReference, LayerVersionRecord, TracingMode, VersionRecord, VpcPlacement } from './records.js';
 
 const SCHEMA_VERSION = 5;
 
@@ -45,7 +45,7 @@ const MIGRATIONS: Readonly<Record<number, string>> = Object.freeze({
   1: 'ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER',
   2: PROVISIONED_TABLE,
   3: 'ALTER TABLE versions ADD COLUMN dead_letter_target TEXT',
-  4: `ALTER TABLE versions ADD COLUMN layers TEXT; ALTER TABLE functions ADD COLUMN watch_directory TEXT; ${LAYER_TABLES}`,
+  4: `ALTER TABLE versions ADD COLUMN layers TEXT; ALTER TABLE versions ADD COLUMN vpc_config TEXT; ALTER TABLE functions ADD COLUMN watch_directory TEXT; ${LAYER_TABLES}`,
 });
 
 const SCHEMA = `
@@ -79,6 +79,8 @@ const SCHEMA = `
     dead_letter_target TEXT,
     -- JSON array of the layer versions it uses, in order: ARN, code and sizes, kept even if a layer version goes.
     layers TEXT,
+    -- JSON of the checked VpcConfig (subnets, security groups, VPC); NULL outside any VPC.
+    vpc_config TEXT,
     PRIMARY KEY (function_name, version_number)
   ) STRICT;
   CREATE TABLE aliases (
@@ -104,7 +106,7 @@ const VERSION_COLUMNS = `
   memory_size AS memorySize, environment, tracing_mode AS tracingMode, architecture,
   ephemeral_storage AS ephemeralStorage, code_sha256 AS codeSha256, code_size AS codeSize,
   last_modified AS lastModified, revision_id AS revisionId, source_fingerprint AS sourceFingerprint,
-  dead_letter_target AS deadLetterTarget, layers`;
+  dead_letter_target AS deadLetterTarget, layers, vpc_config AS vpc`;
 
 const LAYER_VERSION_COLUMNS = `
   layer_name AS layerName, version_number AS versionNumber, description, compatible_runtimes AS compatibleRuntimes,
@@ -125,9 +127,10 @@ export interface ProvisionedRecord {
   readonly lastModified: number;
 }
 
-interface VersionRow extends Omit<VersionRecord, 'environment' | 'runtime' | 'tracingMode' | 'architecture' | 'layers'> {
+interface VersionRow extends Omit<VersionRecord, 'environment' | 'runtime' | 'tracingMode' | 'architecture' | 'layers' | 'vpc'> {
   readonly environment: string | null;
   readonly layers: string | null;
+  readonly vpc: string | null;
   readonly runtime: string;
   readonly tracingMode: string;
   readonly architecture: string;
@@ -203,6 +206,7 @@ export class Store {
       ...record,
       environment: record.environment === null ? null : JSON.stringify(record.environment),
       layers: record.layers.length === 0 ? null : JSON.stringify(record.layers),
+      vpc: record.vpc === null ? null : JSON.stringify(record.vpc),
     });
   }
 
@@ -363,10 +367,10 @@ function prepareStatements(db: Database.Database) {
     putVersion: db.prepare(`
       INSERT INTO versions (function_name, version_number, runtime, role, handler, description, timeout, memory_size,
         environment, tracing_mode, architecture, ephemeral_storage, code_sha256, code_size, last_modified, revision_id,
-        source_fingerprint, dead_letter_target, layers)
+        source_fingerprint, dead_letter_target, layers, vpc_config)
       VALUES (@functionName, @versionNumber, @runtime, @role, @handler, @description, @timeout, @memorySize,
         @environment, @tracingMode, @architecture, @ephemeralStorage, @codeSha256, @codeSize, @lastModified, @revisionId,
-        @sourceFingerprint, @deadLetterTarget, @layers)
+        @sourceFingerprint, @deadLetterTarget, @layers, @vpc)
       ON CONFLICT (function_name, version_number) DO UPDATE SET
         runtime = excluded.runtime, role = excluded.role, handler = excluded.handler,
         description = excluded.description, timeout = excluded.timeout, memory_size = excluded.memory_size,
@@ -374,7 +378,7 @@ function prepareStatements(db: Database.Database) {
         ephemeral_storage = excluded.ephemeral_storage, code_sha256 = excluded.code_sha256,
         code_size = excluded.code_size, last_modified = excluded.last_modified, revision_id = excluded.revision_id,
         source_fingerprint = excluded.source_fingerprint, dead_letter_target = excluded.dead_letter_target,
-        layers = excluded.layers`),
+        layers = excluded.layers, vpc_config = excluded.vpc_config`),
     deleteVersion: db.prepare('DELETE FROM versions WHERE function_name = ? AND version_number = ?'),
     versions: db.prepare(
       `SELECT ${VERSION_COLUMNS} FROM versions WHERE function_name = ? AND version_number > ? ORDER BY version_number LIMIT ?`,
@@ -436,6 +440,7 @@ function toVersionRecord(row: VersionRow): VersionRecord {
     architecture: row.architecture as Architecture,
     environment: row.environment === null ? null : Object.freeze(JSON.parse(row.environment) as Record<string, string>),
     layers: row.layers === null ? [] : (JSON.parse(row.layers) as LayerReference[]),
+    vpc: row.vpc === null ? null : (JSON.parse(row.vpc) as VpcPlacement),
   };
 }
 

@@ -24,6 +24,7 @@ export interface FunctionConfiguration {
   Environment?: EnvironmentResponse;
   DeadLetterConfig?: { TargetArn: string };
   Layers?: { Arn: string; CodeSize: number }[];
+  VpcConfig?: { SubnetIds: string[]; SecurityGroupIds: string[]; VpcId: string; Ipv6AllowedForDualStack: boolean };
   TracingConfig: { Mode: 'Active' | 'PassThrough' };
   RevisionId: string;
   State: 'Pending' | 'Active' | 'Inactive' | 'Failed';
@@ -53,6 +54,8 @@ export interface FunctionConfigInput {
   DeadLetterConfig?: { TargetArn?: string };
   /** Layer version ARNs, in order; an empty list removes every layer. */
   Layers?: string[];
+  /** Empty lists take the function out of its VPC. */
+  VpcConfig?: { SubnetIds?: string[]; SecurityGroupIds?: string[]; Ipv6AllowedForDualStack?: boolean };
 }
 
 export interface CreateFunctionInput extends FunctionConfigInput {

@@ -35,7 +35,7 @@ const encoder = new TextEncoder();
  * The settings of a new function: every field checked, defaults filled in. Schema checks come first, then
  * what Lambda refuses of well-formed values (runtime, reserved or oversized variables).
  */
-export function settingsForCreate(input: CreateFunctionInput): Omit<FunctionSettings, 'layers'> {
+export function settingsForCreate(input: CreateFunctionInput): Omit<FunctionSettings, 'layers' | 'vpc'> {
   if (input.Role === undefined || input.Role === null) throw missingMember('role');
   const role = checkRole(input.Role);
   if (input.Runtime === undefined || input.Handler === undefined) {
@@ -59,7 +59,7 @@ export function settingsForCreate(input: CreateFunctionInput): Omit<FunctionSett
 }
 
 /** $LATEST's settings after UpdateFunctionConfiguration: what is given replaces what was there. */
-export function settingsForUpdate(current: FunctionSettings, input: FunctionConfigInput): Omit<FunctionSettings, 'layers'> {
+export function settingsForUpdate(current: FunctionSettings, input: FunctionConfigInput): Omit<FunctionSettings, 'layers' | 'vpc'> {
   const settings = {
     role: input.Role === undefined ? current.role : checkRole(input.Role),
     handler: input.Handler === undefined ? current.handler : checkHandler(input.Handler),

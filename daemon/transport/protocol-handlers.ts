@@ -125,6 +125,14 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
   GetLayerVersionByArn: (service, input) => service.getLayerVersionByArn(input.Arn),
   ListLayerVersions: (service, { LayerName, ...rest }) => service.listLayerVersions(LayerName, rest),
   ListLayers: (service, input) => service.listLayers(input),
+  PutNetwork: (service, input) => service.putNetwork(input) as Operations['PutNetwork']['output'],
+  GetNetwork: (service) => service.getNetwork() as Operations['GetNetwork']['output'],
+  PutRole: (service, input) => service.putRole(input.RoleName, input.AttachedPolicyArns),
+  DeleteRole: (service, input) => {
+    service.deleteRole(input.RoleName);
+    return {};
+  },
+  ListRoles: (service) => service.listRoles(),
   DeleteLayerVersion: (service, input) => {
     service.deleteLayerVersion(input.LayerName, input.VersionNumber);
     return {};

@@ -113,6 +113,24 @@ describe.skipIf(!available)('the AWS CLI v2 against lambdad', () => {
     expect(await aws(`delete-layer-version --layer-name my-layer --version-number 1`)).toBeNull();
   });
 
+  it('refuses --vpc-config when the role may not create network interfaces, with the spec error', async () => {
+    harness.daemon.service.putNetwork({
+      Vpcs: [{ VpcId: 'vpc-0a1b2c3d', CidrBlock: '10.0.0.0/16' }],
+      Subnets: [{ SubnetId: 'subnet-0a1b2c3d', VpcId: 'vpc-0a1b2c3d', CidrBlock: '10.0.1.0/24' }],
+      SecurityGroups: [{ GroupId: 'sg-0a1b2c3d', VpcId: 'vpc-0a1b2c3d' }],
+    });
+    const basic = harness.daemon.service.putRole('lambda-basic', ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']);
+    const vpcRole = harness.daemon.service.putRole('lambda-vpc', ['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
+    const command = (role: string, name: string): string =>
+      `create-function --function-name ${name} --runtime nodejs20.x --handler index.handler --role ${role} --zip-file fileb://function.zip --vpc-config SubnetIds=subnet-0a1b2c3d,SecurityGroupIds=sg-0a1b2c3d`;
+    const refused = await aws(command(basic.Arn, 'InVpcRefused')).catch((error: { code: number; stderr: string }) => error);
+    expect(refused.code).toBe(254);
+    expect(refused.stderr).toContain('An error occurred (InvalidParameterValueException) when calling the CreateFunction operation: The provided execution role does not have permissions to call CreateNetworkInterface on EC2');
+    const created = await aws(command(vpcRole.Arn, 'InVpc'));
+    // (AWS CLI 2.9's model predates Ipv6AllowedForDualStack, so it does not print it.)
+    expect(created.VpcConfig).toMatchObject({ SubnetIds: ['subnet-0a1b2c3d'], SecurityGroupIds: ['sg-0a1b2c3d'], VpcId: 'vpc-0a1b2c3d' });
+  });
+
   it('reads traces with aws xray: get-trace-summaries and batch-get-traces', async () => {
     const root = `1-${Math.floor(Date.now() / 1000).toString(16)}-0123456789abcdef01234567`;
     await harness.daemon.service.invoke({ functionName: 'MyFunction', payload: new TextEncoder().encode('{}'), traceHeader: `Root=${root};Sampled=1` });

@@ -14,6 +14,7 @@ import { captureBaseline, thaw } from './event-loop.js';
 import { loadHandler, type Handler } from './handler-loader.js';
 import { LogCapture } from './log-capture.js';
 import { MemoryGuard } from './memory-guard.js';
+import { installNetworkGuard } from './network-guard.js';
 import { parseEvent } from '../../invoke/payload.js';
 
 interface BoundRuntime {
@@ -58,6 +59,7 @@ async function bind(binding: ContextBinding): Promise<BoundRuntime> {
   captureBaseline();
   applyEnvironment(binding.environment);
   const logs = new LogCapture(journal);
+  installNetworkGuard(binding.network, (message) => logs.warn(message));
   const memory = new MemoryGuard(
     binding.memoryLimitBytes,
     () => interrupt?.(runtimeError('Runtime.OutOfMemory', 'memory limit exceeded')),

@@ -17,12 +17,13 @@ const LEVELS = [
 
 export class LogCapture {
   #requestId = 'undefined';
+  readonly #emit: (level: string, args: unknown[]) => void;
 
   constructor(journal: Journal) {
-    const emit = (level: string, args: unknown[]): void => {
+    const emit = (this.#emit = (level: string, args: unknown[]): void => {
       const now = Date.now();
       journal.write(now, `${new Date(now).toISOString()}\t${this.#requestId}\t${level}\t${format(...args)}`);
-    };
+    });
     const target = console as unknown as Record<string, (...args: unknown[]) => void>;
     for (const [method, level] of LEVELS) target[method] = (...args: unknown[]) => emit(level, args);
 
@@ -36,6 +37,11 @@ export class LogCapture {
     };
     process.stdout.write = raw as typeof process.stdout.write;
     process.stderr.write = raw as typeof process.stderr.write;
+  }
+
+  /** A record of lambdad's own about the running invocation (a blocked connection), whatever user code did to console. */
+  warn(message: string): void {
+    this.#emit('WARN', [message]);
   }
 
   /** Console records from now on carry this request id. */

@@ -1,0 +1,204 @@
+/**
+ * VPC emulation end to end: handler code reaches out with http.get, fetch, net.connect, tls.connect and a UDP
+ * send, to a loopback "internet" server and to a VPC host (a private address backed by a loopback server).
+ * Each is allowed or blocked exactly as Lambda's networking would; a blocked connection times out, and the
+ * function's log says which rule blocked it. No packet leaves loopback.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+let harness: TestDaemon;
+const servers: (HttpServer | NetServer)[] = [];
+const udpServers: UdpSocket[] = [];
+const received = { internetUdp: [] as string[], hostUdp: [] as string[] };
+const ports = { http: 0, echo: 0, tls: 0, udp: 0, database: 0, syslog: 0 };
+let certs: string;
+
+const listen = (server: HttpServer | NetServer): Promise<number> =>
+  new Promise((resolve) => {
+    servers.push(server);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+const listenUdp = (into: string[]): Promise<number> =>
+  new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    udpServers.push(socket);
+    socket.on('message', (message) => into.push(message.toString()));
+    socket.bind(0, '127.0.0.1', () => resolve(socket.address().port));
+  });
+
+async function attempt(functionName: string, kind: string, host: string, port: number): Promise<{ ok?: string; error?: string; log: string }> {
+  const result = await harness.daemon.service.invoke({ functionName, payload: event({ kind, host, port }) });
+  return { ...json(result.payload), log: result.log };
+}
+
+beforeAll(async () => {
+  certs = mkdtempSync(join(tmpdir(), 'lambdad-net-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certs, 'key.pem'), '-out', join(certs, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  ports.http = await listen(createHttpServer((_request, response) => response.end('hello from the internet')));
+  ports.echo = await listen(createNetServer((socket) => socket.on('data', (data) => socket.write(`echo ${data.toString()}`))));
+  ports.tls = await listen(createTlsServer({ key: readFileSync(join(certs, 'key.pem')), cert: readFileSync(join(certs, 'cert.pem')) }, (socket) => socket.end()));
+  ports.database = await listen(createNetServer((socket) => socket.on('data', () => socket.write('database here'))));
+  ports.udp = await listenUdp(received.internetUdp);
+  ports.syslog = await listenUdp(received.hostUdp);
+
+  harness = await startDaemon({ 'vpc-connect-timeout-ms': '300' });
+  const service = harness.daemon.service;
+  service.putNetwork({
+    Vpcs: [{ VpcId: 'vpc-main', CidrBlock: '10.0.0.0/16' }],
+    InternetGateways: [{ InternetGatewayId: 'igw-main', VpcId: 'vpc-main' }],
+    NatGateways: [{ NatGatewayId: 'nat-main', SubnetId: 'subnet-public' }],
+    Subnets: [
+      { SubnetId: 'subnet-public', VpcId: 'vpc-main', CidrBlock: '10.0.0.0/24', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', Target: 'igw-main' }] },
+      { SubnetId: 'subnet-private', VpcId: 'vpc-main', CidrBlock: '10.0.1.0/24', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', Target: 'nat-main' }] },
+      { SubnetId: 'subnet-isolated', VpcId: 'vpc-main', CidrBlock: '10.0.2.0/24' },
+    ],
+    SecurityGroups: [
+      { GroupId: 'sg-all', VpcId: 'vpc-main' },
+      { GroupId: 'sg-db', VpcId: 'vpc-main', Egress: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, CidrIp: '10.0.2.0/24' }] },
+    ],
+    VpcHosts: [
+      { PrivateIpAddress: '10.0.2.15', Port: 5432, SubnetId: 'subnet-isolated', DnsName: 'db.internal', Backend: { Host: '127.0.0.1', Port: ports.database } },
+      { PrivateIpAddress: '10.0.2.20', Port: 514, Protocol: 'udp', SubnetId: 'subnet-isolated', Backend: { Host: '127.0.0.1', Port: ports.syslog } },
+    ],
+  });
+  const create = (name: string, vpc?: { SubnetIds: string[]; SecurityGroupIds: string[] }): void =>
+    void service.createFunction({ FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: `${FIXTURES}/network` }, Timeout: 10, ...(vpc === undefined ? {} : { VpcConfig: vpc }) });
+  create('outside');
+  create('private-nat', { SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-all'] });
+  create('public-only', { SubnetIds: ['subnet-public'], SecurityGroupIds: ['sg-all'] });
+  create('isolated', { SubnetIds: ['subnet-isolated'], SecurityGroupIds: ['sg-all'] });
+  create('db-only', { SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-db'] });
+});
+afterAll(async () => {
+  await harness.stop();
+  for (const server of servers) server.close();
+  for (const socket of udpServers) socket.close();
+  rmSync(certs, { recursive: true, force: true });
+});
+
+const INTERNET = '127.0.0.1';
+
+describe('a function outside any VPC', () => {
+  it('reaches the internet by http, fetch, net, TLS and UDP', async () => {
+    expect(await attempt('outside', 'http', INTERNET, ports.http)).toMatchObject({ ok: 'hello from the internet' });
+    expect(await attempt('outside', 'fetch', INTERNET, ports.http)).toMatchObject({ ok: 'hello from the internet' });
+    expect(await attempt('outside', 'net', INTERNET, ports.echo)).toMatchObject({ ok: 'echo ping' });
+    expect(await attempt('outside', 'tls', INTERNET, ports.tls)).toMatchObject({ ok: expect.stringMatching(/^tls TLSv1\.[23]$/) });
+    expect(await attempt('outside', 'udp', INTERNET, ports.udp)).toMatchObject({ ok: 'sent' });
+  });
+
+  it('cannot reach a VPC host: the connection times out and the log says why', async () => {
+    const started = performance.now();
+    const result = await attempt('outside', 'net', '10.0.2.15', 5432);
+    expect(result.error).toBe('ETIMEDOUT');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(result.log).toContain('WARN\tlambdad network: blocked tcp 10.0.2.15:5432: the function is not in a VPC, and 10.0.2.15 is a private address of vpc-main; the connection will time out');
+  });
+});
+
+describe('a function in a private subnet with a NAT gateway', () => {
+  it('reaches the internet, and VPC hosts at their private address or DNS name', async () => {
+    expect(await attempt('private-nat', 'http', INTERNET, ports.http)).toMatchObject({ ok: 'hello from the internet' });
+    expect(await attempt('private-nat', 'tls', INTERNET, ports.tls)).toMatchObject({ ok: expect.stringMatching(/^tls/) });
+    expect(await attempt('private-nat', 'net', '10.0.2.15', 5432)).toMatchObject({ ok: 'database here' });
+    expect(await attempt('private-nat', 'net', 'db.internal', 5432)).toMatchObject({ ok: 'database here' });
+    const before = received.hostUdp.length;
+    expect(await attempt('private-nat', 'udp', '10.0.2.20', 514)).toMatchObject({ ok: 'sent' });
+    const deadline = Date.now() + 2000;
+    while (received.hostUdp.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(received.hostUdp.slice(before)).toEqual(['datagram']);
+  });
+});
+
+describe('a function in a subnet without a NAT gateway', () => {
+  it('times out on every internet connection, drops datagrams, and still reaches VPC hosts', async () => {
+    for (const kind of ['http', 'fetch', 'net', 'tls']) {
+      const port = kind === 'net' ? ports.echo : kind === 'tls' ? ports.tls : ports.http;
+      const result = await attempt('isolated', kind, INTERNET, port);
+      expect({ kind, error: result.error }).toEqual({ kind, error: 'ETIMEDOUT' });
+      expect(result.log).toContain(`lambdad network: blocked tcp 127.0.0.1:${port}: subnet-isolated has no route to 127.0.0.1 (no NAT gateway)`);
+    }
+    const before = received.internetUdp.length;
+    const udp = await attempt('isolated', 'udp', INTERNET, ports.udp);
+    expect(udp.ok).toBe('sent');
+    expect(udp.log).toContain('; the datagram is dropped');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received.internetUdp.length).toBe(before);
+    expect(await attempt('isolated', 'net', '10.0.2.15', 5432)).toMatchObject({ ok: 'database here' });
+  });
+
+  it('a public subnet alone is not enough: the function has no public address', async () => {
+    const result = await attempt('public-only', 'http', INTERNET, ports.http);
+    expect(result.error).toBe('ETIMEDOUT');
+    expect(result.log).toContain("routes it to igw-main, but a function's network interface has no public IP address");
+  });
+});
+
+describe('security groups', () => {
+  it('let out only what their egress rules allow', async () => {
+    expect(await attempt('db-only', 'net', '10.0.2.15', 5432)).toMatchObject({ ok: 'database here' });
+    const blocked = await attempt('db-only', 'http', INTERNET, ports.http);
+    expect(blocked.error).toBe('ETIMEDOUT');
+    expect(blocked.log).toContain(`no egress rule of security group sg-db allows tcp port ${ports.http} to 127.0.0.1`);
+  });
+});
+
+describe('VpcConfig', () => {
+  it('shows VpcId, is refused for unknown subnets and groups, and for a known role without the ENI policy', () => {
+    const service = harness.daemon.service;
+    expect(service.getFunctionConfiguration('private-nat').VpcConfig).toEqual({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-all'], VpcId: 'vpc-main', Ipv6AllowedForDualStack: false });
+    const create = (vpc: { SubnetIds: string[]; SecurityGroupIds: string[] }, role = ROLE) => () =>
+      service.createFunction({ FunctionName: 'refused', Runtime: 'nodejs20.x', Role: role, Handler: 'index.handler', Code: { Directory: `${FIXTURES}/network` }, VpcConfig: vpc });
+    expect(create({ SubnetIds: ['subnet-nope'], SecurityGroupIds: ['sg-all'] })).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: expect.stringContaining('Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound.') }));
+    expect(create({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-nope'] })).toThrow(expect.objectContaining({ message: expect.stringContaining('Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound.') }));
+    const bare = service.putRole('bare-role', ['AWSLambdaBasicExecutionRole']);
+    expect(create({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-all'] }, bare.Arn)).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: 'The provided execution role does not have permissions to call CreateNetworkInterface on EC2' }));
+    const vpcRole = service.putRole('vpc-role', ['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
+    expect(create({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-all'] }, vpcRole.Arn)().VpcConfig?.VpcId).toBe('vpc-main');
+    // Empty lists take a function out of its VPC.
+    expect(service.updateFunctionConfiguration('refused', { VpcConfig: { SubnetIds: [], SecurityGroupIds: [] } }).VpcConfig).toBeUndefined();
+  });
+});
+
+describe('lambdad network / iam', () => {
+  const MAIN = new URL('../../dist/daemon/main.js', import.meta.url).pathname;
+  // Asynchronous: the daemon answering it runs in this process.
+  function lambdad(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [MAIN, ...args, '--endpoint-url', harness.daemon.url], { cwd: certs, env: { PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  it('puts a network from a file, creates a role, and puts a function in the VPC', async () => {
+    const network = {
+      Vpcs: [{ VpcId: 'vpc-cli', CidrBlock: '10.9.0.0/16' }],
+      Subnets: [{ SubnetId: 'subnet-cli', VpcId: 'vpc-cli', CidrBlock: '10.9.1.0/24' }],
+      SecurityGroups: [{ GroupId: 'sg-cli', VpcId: 'vpc-cli' }],
+    };
+    writeFileSync(join(certs, 'network.json'), JSON.stringify(network));
+    expect((await lambdad(['network', 'put', '--file', 'network.json'])).code).toBe(0);
+    expect(JSON.parse((await lambdad(['network', 'get'])).stdout)).toMatchObject(network);
+    const role = JSON.parse((await lambdad(['iam', 'put-role', '--role-name', 'cli-vpc', '--attached-policy-arns', 'AWSLambdaVPCAccessExecutionRole'])).stdout);
+    expect(role.Arn).toBe('arn:aws:iam::000000000000:role/cli-vpc');
+    expect(JSON.parse((await lambdad(['iam', 'list-roles'])).stdout).Roles.map((r: { RoleName: string }) => r.RoleName)).toContain('cli-vpc');
+    const created = await lambdad(['create-function', '--function-name', 'cli-in-vpc', '--runtime', 'nodejs20.x', '--handler', 'index.handler', '--role', role.Arn, '--code', `${FIXTURES}/network`, '--vpc-config', 'SubnetIds=subnet-cli,SecurityGroupIds=sg-cli']);
+    expect(created.stderr).toBe('');
+    expect(JSON.parse(created.stdout).VpcConfig).toMatchObject({ SubnetIds: ['subnet-cli'], SecurityGroupIds: ['sg-cli'], VpcId: 'vpc-cli' });
+    writeFileSync(join(certs, 'bad.json'), JSON.stringify({ Vpcs: [{ VpcId: 'vpc-x', CidrBlock: 'nope' }] }));
+    const bad = await lambdad(['network', 'put', '--file', 'bad.json']);
+    expect(bad.code).toBe(254);
+    expect(bad.stderr).toContain("(InvalidParameterValueException) when calling the PutNetwork operation: VPC vpc-x: 'nope' is not an IPv4 CIDR block");
+  });
+});
