@@ -4,18 +4,16 @@
  * published version keeps the layer versions it was published with, and a deleted layer version keeps running
  * for the functions that use it. Through the service, the SDK and the lambdad CLI against a real daemon.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdadClient } from '../../dist/clients/node/index.js';
+import { runCli } from '../helpers/cli.js';
 import { event, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { zipOf } from '../helpers/zip.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/daemon/main.js', import.meta.url));
 const USES_GREETING = `exports.handler = async () => require('greeting');`;
 
 let harness: TestDaemon;
@@ -121,14 +119,7 @@ describe('layers', () => {
 });
 
 describe('lambdad CLI', () => {
-  function lambdad(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [MAIN, ...args, '--endpoint-url', harness.daemon.url], { cwd: work, env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const lambdad = (args: string[]) => runCli(args, harness.daemon.url, work);
 
   it('publishes a layer from a directory and creates a function that uses it', async () => {
     const layerDir = join(work, 'layer');

@@ -4,7 +4,7 @@
  * Each is allowed or blocked exactly as Lambda's networking would; a blocked connection times out, and the
  * function's log says which rule blocked it. No packet leaves loopback.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let harness: TestDaemon;
@@ -170,16 +171,7 @@ describe('VpcConfig', () => {
 });
 
 describe('lambdad network / iam', () => {
-  const MAIN = new URL('../../dist/daemon/main.js', import.meta.url).pathname;
-  // Asynchronous: the daemon answering it runs in this process.
-  function lambdad(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [MAIN, ...args, '--endpoint-url', harness.daemon.url], { cwd: certs, env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const lambdad = (args: string[]) => runCli(args, harness.daemon.url, certs);
 
   it('puts a network from a file, creates a role, and puts a function in the VPC', async () => {
     const network = {

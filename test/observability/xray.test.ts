@@ -3,7 +3,6 @@
  * sampled invocations to its collector, and the real aws-xray-sdk-core in a handler adds its subsegments to the
  * same trace. The collector answers trace queries through the SDK and the CLI, and forwards what it receives.
  */
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdadClient } from '../../dist/clients/node/index.js';
+import { runCli } from '../helpers/cli.js';
 import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/daemon/main.js', import.meta.url));
 // Inside the repository, so that the handler's require('aws-xray-sdk-core') finds the dev dependency.
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const HEADER = /^Root=(1-[0-9a-f]{8}-[0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=([01])$/;
@@ -177,14 +176,7 @@ describe('the collector', () => {
 });
 
 describe('lambdad xray', () => {
-  function lambdad(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [MAIN, ...args, '--endpoint-url', harness.daemon.url], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const lambdad = (args: string[]) => runCli(args, harness.daemon.url);
 
   it('get-trace-summaries lists recent traces and batch-get-traces prints one whole', async () => {
     const root = newRoot();
