@@ -78,7 +78,13 @@ export class Daemon {
     mkdirSync(config.dataDir, { recursive: true });
 
     const tracing = await startTracing(config, log);
-    const network = Network.open(config.dataDir, config.accountId, config.networkFile === '' ? null : config.networkFile);
+    let network: Network;
+    try {
+      network = Network.open(config.dataDir, config.accountId, config.networkFile === '' ? null : config.networkFile);
+    } catch (error) {
+      tracing.close();
+      throw error;
+    }
     const registry = Registry.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids, checkVpcConfig: (vpcConfig, role) => network.checkVpcConfig(vpcConfig, role) });
     // The sandbox's own services stay reachable whatever the function's network: lambdad's X-Ray collector.
     const exempt = tracing.address === null ? [] : [tracing.address];

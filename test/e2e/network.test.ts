@@ -194,3 +194,24 @@ describe('lambdad network / iam', () => {
     expect(bad.stderr).toContain("(InvalidParameterValueException) when calling the PutNetwork operation: VPC vpc-x: 'nope' is not an IPv4 CIDR block");
   });
 });
+
+describe('the network model', () => {
+  it('is loaded from --network-file at start, kept across restarts, and a bad file stops the start', async () => {
+    const file = join(certs, 'start.json');
+    const model = { Vpcs: [{ VpcId: 'vpc-file', CidrBlock: '10.7.0.0/16' }], Subnets: [{ SubnetId: 'subnet-file', VpcId: 'vpc-file', CidrBlock: '10.7.1.0/24' }] };
+    writeFileSync(file, JSON.stringify(model));
+    const daemon = await startDaemon({ 'network-file': file });
+    try {
+      expect(daemon.daemon.service.getNetwork()).toMatchObject(model);
+      daemon.daemon.service.putNetwork({ Vpcs: [{ VpcId: 'vpc-later', CidrBlock: '10.8.0.0/16' }] });
+      await daemon.daemon.stop();
+      const again = await startDaemon({}, daemon.dataDir);
+      expect(again.daemon.service.getNetwork().Vpcs).toEqual([{ VpcId: 'vpc-later', CidrBlock: '10.8.0.0/16' }]);
+      await again.daemon.stop();
+      writeFileSync(file, '{"Vpcs": [{"VpcId": "vpc-bad", "CidrBlock": "10.0.0.0/40"}]}');
+      await expect(startDaemon({ 'network-file': file }, daemon.dataDir)).rejects.toThrow(`--network-file ${file}: VPC vpc-bad: '10.0.0.0/40' is not an IPv4 CIDR block`);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
