@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { poster } from './floors.js';
 import { measureRounds, startDaemonProcess, startProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
 
@@ -20,15 +21,6 @@ const IN_FLIGHT = 32;
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
 const EVENT = JSON.stringify({ key: 'value', n: 1 });
-
-/** One POST of the event on a pool of keep-alive connections; the body is read to the end. */
-function poster(pool: Pool, path: string): Call {
-  return async () => {
-    const { statusCode, body } = await pool.request({ method: 'POST', path, body: EVENT, headers: { 'content-type': 'application/json' } });
-    await body.text();
-    if (statusCode !== 200) throw new Error(`${path} answered ${statusCode}`);
-  };
-}
 
 async function main(): Promise<void> {
   const floor = await startProcess([fileURLToPath(new URL('./http-floor-server.js', import.meta.url))], /^(\d+)\n/);
@@ -43,9 +35,9 @@ async function main(): Promise<void> {
   if (created.statusCode !== 201) throw new Error(`CreateFunction answered ${created.statusCode}: ${await created.body.text()}`);
   await created.body.text();
   const calls: Record<string, Call> = {
-    floor: poster(floorPool, '/'),
-    thread: poster(floorPool, '/thread'),
-    lambdad: poster(daemonPool, '/2015-03-31/functions/noop/invocations'),
+    floor: poster(floorPool, '/', EVENT),
+    thread: poster(floorPool, '/thread', EVENT),
+    lambdad: poster(daemonPool, '/2015-03-31/functions/noop/invocations', EVENT),
   };
 
   let rounds: Record<string, number[]>;

@@ -35,6 +35,23 @@ export async function throughput(call: Call, lanes: number, calls: number): Prom
   return Math.round(calls / ((performance.now() - startedAt) / 1000));
 }
 
+/**
+ * Each call's latency and the calls per second with `lanes` calls outstanding at all times, after an untimed
+ * pass of 10 per lane (each concurrent invocation's execution context starts then).
+ */
+export async function underLoad(call: Call, lanes: number, calls: number): Promise<{ samples: number[]; rps: number }> {
+  await inFlight(call, lanes, lanes * 10);
+  const samples: number[] = [];
+  const timed: Call = async () => {
+    const started = performance.now();
+    await call();
+    samples.push(performance.now() - started);
+  };
+  const startedAt = performance.now();
+  await inFlight(timed, lanes, calls);
+  return { samples, rps: Math.round(calls / ((performance.now() - startedAt) / 1000)) };
+}
+
 async function inFlight(call: Call, lanes: number, calls: number): Promise<void> {
   let started = 0;
   const lane = async (): Promise<void> => {

@@ -7,9 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Packr } from 'msgpackr';
-import { WebSocket } from 'ws';
 import { LambdadClient } from '../clients/node/index.js';
+import { wsFloorClient } from './floors.js';
 import { measureRounds, startDaemonProcess, startProcess, type Call } from './load.js';
 import { writeReport } from './report.js';
 
@@ -22,28 +21,6 @@ const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
 const EVENT = new TextEncoder().encode(JSON.stringify({ key: 'value', n: 1 }));
 
-async function floorClient(port: number): Promise<{ call: Call; close: () => void }> {
-  const packr = new Packr({ useRecords: false });
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
-  await new Promise((resolve) => ws.once('open', resolve));
-  const waiting = new Map<number, () => void>();
-  ws.on('message', (data: Buffer) => {
-    const { response } = packr.unpack(data) as { response: { id: number } };
-    waiting.get(response.id)?.();
-    waiting.delete(response.id);
-  });
-  let id = 0;
-  return {
-    call: () =>
-      new Promise<void>((resolve) => {
-        id += 1;
-        waiting.set(id, resolve);
-        ws.send(packr.pack({ id, Invoke: { FunctionName: 'noop', Payload: EVENT } }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
 async function main(): Promise<void> {
   const floor = await startProcess([fileURLToPath(new URL('./floor-server.js', import.meta.url))], /^(\d+)\n/);
   const daemon = await startDaemonProcess();
@@ -54,7 +31,7 @@ async function main(): Promise<void> {
     protobuf: await LambdadClient.connect({ url, codec: 'protobuf', credentials }),
   };
   await clients.msgpack.createFunction({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } });
-  const floorClientHandle = await floorClient(Number(floor.match[1]));
+  const floorClientHandle = await wsFloorClient(Number(floor.match[1]), EVENT);
   const calls: Record<string, Call> = {
     floor: floorClientHandle.call,
     msgpack: () => clients.msgpack.invoke('noop', EVENT),

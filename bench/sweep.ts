@@ -1,0 +1,72 @@
+/**
+ * `npm run bench -- sweep`: warm invoke latency and throughput against the number of calls in flight (1, 16, 64,
+ * 256), over WebSocket msgpack, WebSocket protobuf and the AWS HTTP API, with the floors measured in the same run:
+ * ws + msgpackr + a Piscina no-op (bench/floor-server.ts) and plain Node http calling the handler in-process
+ * (bench/http-floor-server.ts). Each server is a process of its own; the daemon runs with `--auth none`, as the
+ * floors check no signature. 3 rounds; medians of the rounds' p50, p99 and calls per second. bench/summary.ts
+ * draws the chart from it.
+ */
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { LambdadClient } from '../clients/node/index.js';
+import { poster, wsFloorClient } from './floors.js';
+import { startDaemonProcess, startProcess, underLoad, type Call } from './load.js';
+import { writeReport } from './report.js';
+import { summarize } from './stats.js';
+
+const ROUNDS = 3;
+export const IN_FLIGHT = [1, 16, 64, 256] as const;
+const CALLS_PER_LANE = 40;
+const MIN_CALLS = 2_000;
+const ROLE = 'arn:aws:iam::000000000000:role/bench';
+const NOOP_CODE = fileURLToPath(new URL('../../bench/noop', import.meta.url));
+const EVENT_TEXT = JSON.stringify({ key: 'value', n: 1 });
+const EVENT = new TextEncoder().encode(EVENT_TEXT);
+
+const wsFloor = await startProcess([fileURLToPath(new URL('./floor-server.js', import.meta.url))], /^(\d+)\n/);
+const httpFloor = await startProcess([fileURLToPath(new URL('./http-floor-server.js', import.meta.url))], /^(\d+)\n/);
+const daemon = await startDaemonProcess(['--auth', 'none']);
+const maxLanes = Math.max(...IN_FLIGHT);
+const msgpack = await LambdadClient.connect({ url: daemon.url, codec: 'msgpack' });
+const protobuf = await LambdadClient.connect({ url: daemon.url, codec: 'protobuf' });
+await msgpack.createFunction({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } });
+const wsFloorHandle = await wsFloorClient(Number(wsFloor.match[1]), EVENT);
+const httpFloorPool = new Pool(`http://127.0.0.1:${httpFloor.match[1]}`, { connections: maxLanes, pipelining: 1 });
+const daemonPool = new Pool(daemon.url, { connections: maxLanes, pipelining: 1 });
+
+const calls: Record<string, Call> = {
+  wsFloor: wsFloorHandle.call,
+  msgpack: () => msgpack.invoke('noop', EVENT),
+  protobuf: () => protobuf.invoke('noop', EVENT),
+  httpFloor: poster(httpFloorPool, '/', EVENT_TEXT),
+  http: poster(daemonPool, '/2015-03-31/functions/noop/invocations', EVENT_TEXT),
+};
+
+const rounds: Record<string, number[]> = {};
+const record = (key: string, value: number): void => void (rounds[key] ??= []).push(Math.round(value * 10) / 10);
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const lanes of IN_FLIGHT) {
+      const line: string[] = [];
+      for (const [name, call] of Object.entries(calls)) {
+        const { samples, rps } = await underLoad(call, lanes, Math.max(MIN_CALLS, lanes * CALLS_PER_LANE));
+        const { p50, p99 } = summarize(samples);
+        record(`${name}@${lanes}P50us`, p50 * 1000);
+        record(`${name}@${lanes}P99us`, p99 * 1000);
+        record(`${name}@${lanes}Rps`, rps);
+        line.push(`${name} ${(p50 * 1000).toFixed(0)} µs ${rps}/s`);
+      }
+      process.stdout.write(`round ${round + 1}/${ROUNDS}, ${lanes} in flight: ${line.join(', ')}\n`);
+    }
+  }
+} finally {
+  wsFloorHandle.close();
+  msgpack.close();
+  protobuf.close();
+  await httpFloorPool.close();
+  await daemonPool.close();
+  wsFloor.child.kill('SIGTERM');
+  httpFloor.child.kill('SIGTERM');
+  await daemon.stop();
+}
+writeReport('sweep', { ROUNDS, IN_FLIGHT, CALLS_PER_LANE, MIN_CALLS }, rounds);
