@@ -16,6 +16,9 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   metrics: 'metrics.js',
   telemetry: 'telemetry.js',
   network: 'network.js',
+  memory: 'memory.js',
+  routing: 'routing.js',
+  payload: 'payload.js',
   scale: 'scale.js',
 };
 const DEFAULT = Object.keys(BENCHMARKS).filter((name) => name !== 'scale');

@@ -109,7 +109,7 @@ function sweepTable(sweep: Report): string[] {
 
 const sweep = newest('sweep');
 const invoke = newest('invoke');
-const scale = newest('scale');
+const memory = newest('memory') ?? newest('scale');
 const telemetry = newest('telemetry');
 const peers = newest('peers');
 const goals: Goal[] = [
@@ -117,7 +117,7 @@ const goals: Goal[] = [
   { goal: 'Warm invoke over WebSocket (msgpack), throughput ≥ 0.8× the floor (64 in flight)', value: ratio(sweep, 'msgpack@64Rps', 'wsFloor@64Rps'), bound: 0.8, atLeast: true, unit: '×', source: sweep?.file ?? 'sweep' },
   { goal: 'Warm invoke over the AWS HTTP API, p50 ≤ 2× the plain-http floor (1 in flight)', value: ratio(sweep, 'http@1P50us', 'httpFloor@1P50us'), bound: 2, unit: '×', source: sweep?.file ?? 'sweep' },
   { goal: 'Cold start (trivial handler) p50 ≤ 10 ms with spare workers', value: invoke === null ? null : (invoke.medians['coldSpareP50'] ?? NaN) / 1000, bound: 10, unit: ' ms', source: invoke?.file ?? 'invoke' },
-  { goal: 'Memory per warm context ≤ 10 MB', value: scale?.medians['rssPerContextMb'] ?? null, bound: 10, unit: ' MB', source: scale?.file ?? 'scale (npm run bench:scale)' },
+  { goal: 'Memory per warm context ≤ 10 MB', value: memory?.medians['rssPerContextMb'] ?? null, bound: 10, unit: ' MB', source: memory?.file ?? 'memory' },
   { goal: 'Metrics + tracing on vs off, under 3 % apart', value: telemetry?.medians['onSlowdown'] === undefined ? null : telemetry.medians['onSlowdown'] * 100, bound: 3, unit: ' %', source: telemetry?.file ?? 'telemetry' },
   { goal: 'Against serverless-offline: ≥ 10× lower p50', value: ratio(peers, 'serverlessOfflineP50us', 'lambdadP50us'), bound: 10, atLeast: true, unit: '×', source: peers?.file ?? 'npm run bench:peers' },
   { goal: 'Against serverless-offline: ≥ 10× the throughput (32 in flight)', value: ratio(peers, 'lambdadRps', 'serverlessOfflineRps'), bound: 10, atLeast: true, unit: '×', source: peers?.file ?? 'npm run bench:peers' },
@@ -141,6 +141,18 @@ if (peers !== null) {
     lines.push(`| ${label} | ${Math.round(peers.medians[`${key}P50us`] ?? NaN)} µs | ${Math.round(peers.medians[`${key}P99us`] ?? NaN)} µs | ${peers.medians[`${key}Rps`]} | ${warm} |`);
   }
   lines.push('');
+}
+const payload = newest('payload');
+if (payload !== null) {
+  lines.push(`### Payload size (\`${payload.file}\`, in-process echo against a Piscina round trip of the same bytes)`, '', '| event | lambdad p50 | floor p50 | ratio |', '|---|---|---|---|');
+  for (const size of ['1KB', '64KB', '1MB', '6MB']) {
+    lines.push(`| ${size} | ${Math.round(payload.medians[`invoke${size}P50us`] ?? NaN)} µs | ${Math.round(payload.medians[`floor${size}P50us`] ?? NaN)} µs | ${payload.medians[`invoke${size}Ratio`]}× |`);
+  }
+  lines.push('', 'The floor moves the bytes; an invocation also parses the event and stringifies the result, as Lambda does, which is most of the cost at 1 MB and up.', '');
+}
+const routing = newest('routing');
+if (routing !== null) {
+  lines.push(`### Alias routing (\`${routing.file}\`)`, '', `Resolving a weighted alias and choosing its version: ${routing.medians['smoothNs']} ns (smooth), ${routing.medians['randomNs']} ns (random), against ${routing.medians['floorNs']} ns for one \`Math.random() < w\` draw.`, '');
 }
 if (sweep !== null) {
   writeFileSync(join(BENCH, 'latency.svg'), chart(sweep));

@@ -1,0 +1,2 @@
+// The function the payload benchmark invokes: returns its event.
+export const handler = async (event) => event;
