@@ -41,7 +41,7 @@ function verdict(goal: Goal): string {
   const met = goal.atLeast === true ? goal.value >= goal.bound : goal.value <= goal.bound;
   const by = goal.atLeast === true ? goal.bound / goal.value : goal.value / goal.bound;
   const shown = `${Math.round(goal.value * 100) / 100}${goal.unit}`;
-  return `| ${goal.goal} | ${met ? "**met**" : `missed by ${by.toFixed(by < 1.1 ? 2 : 1)}×`}: ${shown} | ${goal.source} |`;
+  return `| ${goal.goal} | ${met ? '**met**' : `missed by ${by.toFixed(by < 1.1 ? 2 : 1)}×`}: ${shown} | ${goal.source} |`;
 }
 
 const ratio = (report: Report | null, a: string, b: string): number | null => {
