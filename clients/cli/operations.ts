@@ -76,6 +76,11 @@ const LAYER_FILTERS: Flags = {
   'compatible-architecture': { type: 'string', help: 'only versions compatible with this architecture' },
 };
 
+/** `--zip-file` and `--code` as the API's code structure (Code, or a layer's Content). */
+function codeSource(ZipFile: unknown, Directory: unknown): Record<string, unknown> {
+  return { ...(ZipFile === undefined ? {} : { ZipFile }), ...(Directory === undefined ? {} : { Directory }) };
+}
+
 function readJsonFile(path: string, flag: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
@@ -156,7 +161,7 @@ const TABLE: readonly OperationSpec[] = [
       'package-type': { type: 'string', help: 'Zip' },
     },
     run: (client, { ZipFile, Directory, ...input }) =>
-      client.call('CreateFunction', { ...input, Code: { ...(ZipFile === undefined ? {} : { ZipFile }), ...(Directory === undefined ? {} : { Directory }) } } as never),
+      client.call('CreateFunction', { ...input, Code: codeSource(ZipFile, Directory) } as never),
   },
   {
     name: 'get-function',
@@ -449,7 +454,7 @@ const TABLE: readonly OperationSpec[] = [
     },
     // `--content ZipFile=fileb://…` is the AWS CLI's way; lambdad's flags name the two sources directly.
     run: (client, { ZipFile, Directory, ...input }) =>
-      client.call('PublishLayerVersion', { ...input, Content: { ...(ZipFile === undefined ? {} : { ZipFile }), ...(Directory === undefined ? {} : { Directory }) } } as never),
+      client.call('PublishLayerVersion', { ...input, Content: codeSource(ZipFile, Directory) } as never),
   },
   {
     name: 'get-layer-version',

@@ -107,16 +107,15 @@ export class Invoker {
     const { target } = request;
     const requestId = request.requestId ?? this.#ids.uuid();
     const started = performance.now();
-    const startedAt = this.#clock.now();
     const trace = this.#traces.forInvocation(request.traceHeader, target.configuration.TracingConfig.Mode);
     const traceHeader = formatTraceHeader(trace);
     const run = await this.#contexts.run(target, { requestId, payload: request.payload, traceId: traceHeader, ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }) });
     const elapsedMs = performance.now() - started;
     const settled = this.#settle(run, target, requestId, elapsedMs);
-    const traced = trace.sampled && this.#spans !== null;
-    if (traced) this.#traceSpan(trace, target, requestId, startedAt, elapsedMs, settled);
-
     const now = this.#clock.now();
+    const traced = trace.sampled && this.#spans !== null;
+    if (traced) this.#traceSpan(trace, target, requestId, now - elapsedMs, elapsedMs, settled);
+
     const records: LogRecord[] = [...settled.initLogs, { timestamp: now, message: startLine(requestId, target.executedVersion) }, ...settled.logs];
     if (run.report.droppedLogs > 0) {
       records.push({ timestamp: now, message: `${new Date(now).toISOString()}\t${requestId}\tWARN\tlambdad: ${run.report.droppedLogs} log records dropped: this invocation's log buffer (${JOURNAL_LOG_BYTES} bytes) was full` });
