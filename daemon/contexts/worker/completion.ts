@@ -5,7 +5,7 @@
  * once the loop is empty; an async handler whose promise can no longer settle fails as Runtime.NodeJsExit.
  */
 import type { Handler } from './handler-loader.js';
-import { isEventLoopEmpty, whenEventLoopEmpty } from './event-loop.js';
+import { isEventLoopEmpty, whenEventLoopEmpty, type EmptyLoopWait } from './event-loop.js';
 
 const EXIT_CONFIRM_MS = 20;
 
@@ -40,10 +40,16 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export function runHandler(handler: Handler, event: unknown, fields: ContextFields): Promise<Completion> {
   return new Promise<Completion>((resolve) => {
     let settled = false;
-    const isSettled = (): boolean => settled;
+    const waits: EmptyLoopWait[] = [];
+    const untilEmpty = (): Promise<void> => {
+      const wait = whenEventLoopEmpty();
+      waits.push(wait);
+      return wait.done;
+    };
     const finish = (completion: Completion): void => {
       if (settled) return;
       settled = true;
+      for (const wait of waits) wait.stop();
       resolve(completion);
     };
 
@@ -55,7 +61,7 @@ export function runHandler(handler: Handler, event: unknown, fields: ContextFiel
       else if (!context.callbackWaitsForEmptyEventLoop) finish({ ok: true, result });
       else {
         callbackResult = { result };
-        void whenEventLoopEmpty(isSettled).then(() => finish({ ok: true, result }));
+        void untilEmpty().then(() => finish({ ok: true, result }));
       }
     };
 
@@ -91,7 +97,7 @@ export function runHandler(handler: Handler, event: unknown, fields: ContextFiel
         (result) => callbackResult === null && finish({ ok: true, result }),
         (error: unknown) => callbackResult === null && finish({ ok: false, error: error ?? new Error('Promise rejected') }),
       );
-      void whenEventLoopEmpty(isSettled).then(() =>
+      void untilEmpty().then(() =>
         // Nothing is left that could settle the promise (checked twice, a moment apart): on Lambda the
         // runtime process would exit here.
         setTimeout(() => {
@@ -100,7 +106,7 @@ export function runHandler(handler: Handler, event: unknown, fields: ContextFiel
       );
     } else {
       // A handler that returns no promise finishes through its callback, or with null once the loop is empty.
-      void whenEventLoopEmpty(isSettled).then(() => finish({ ok: true, result: callbackResult === null ? null : callbackResult.result }));
+      void untilEmpty().then(() => finish({ ok: true, result: callbackResult === null ? null : callbackResult.result }));
     }
   });
 }

@@ -42,26 +42,49 @@ const POLL_CEILING_MS = 10;
 /** …then at most a tenth of the time waited so far (so an answer is late by ≤ 10 %), up to this. */
 const POLL_MAX_MS = 1_000;
 
+/** A wait for the event loop to empty, and its end when the answer no longer matters. */
+export interface EmptyLoopWait {
+  readonly done: Promise<void>;
+  /**
+   * Stops polling and drops the pending check. Needed, not just tidy: between quick invocations the thread may
+   * never reach the check, and a check left pending keeps its invocation's event and result alive.
+   */
+  stop(): void;
+}
+
 /**
- * Resolves once the event loop is empty; stops polling (never resolving) once `abandoned()` says the answer
- * no longer matters. Polls with unref'd timers, which do not count as pending work, backing off so that a
- * function waiting on a long timer costs almost nothing: a thousand contexts awaiting I/O must not keep the
- * cores busy asking.
+ * Resolves `done` once the event loop is empty. Polls with unref'd timers, which do not count as pending work,
+ * backing off so that a function waiting on a long timer costs almost nothing: a thousand contexts awaiting I/O
+ * must not keep the cores busy asking.
  */
-export function whenEventLoopEmpty(abandoned: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
+export function whenEventLoopEmpty(): EmptyLoopWait {
+  let pending: { immediate: NodeJS.Immediate } | { timeout: NodeJS.Timeout } | null = null;
+  let stopped = false;
+  const done = new Promise<void>((resolve) => {
     const started = performance.now();
     let delay = 0;
     const check = (): void => {
-      if (abandoned()) return;
+      pending = null;
+      if (stopped) return;
       if (isEventLoopEmpty()) {
         resolve();
         return;
       }
       const ceiling = Math.min(POLL_MAX_MS, Math.max(POLL_CEILING_MS, (performance.now() - started) / 10));
       delay = Math.min(ceiling, Math.max(1, delay * 2));
-      setTimeout(check, delay).unref();
+      pending = { timeout: setTimeout(check, delay).unref() };
     };
-    setImmediate(check).unref();
+    pending = { immediate: setImmediate(check).unref() };
   });
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+      if (pending !== null) {
+        if ('immediate' in pending) clearImmediate(pending.immediate);
+        else clearTimeout(pending.timeout);
+      }
+      pending = null;
+    },
+  };
 }
