@@ -82,6 +82,8 @@ export class ExecutionContext {
       maxThreads: 1,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      // Piscina's run and wait time histograms: a recording per invocation that nothing reads.
+      recordTiming: false,
       atomics: 'sync',
       // Below the main thread's priority: with many contexts busy at once, the thread that dispatches them
       // (and answers every caller) must not get only its 1/N share of the cores.
@@ -151,18 +153,22 @@ export class ExecutionContext {
     this.#transition(ContextState.Busy);
     this.#versionKey = versionKey;
 
-    const abort = new AbortController();
-    const timeout = this.#armTimeout(abort, binding !== null, timeoutMs);
+    // A timeout ends the context, which rejects the running task: no abort signal per invocation.
+    let timedOut = false;
+    const timeout = this.#armTimeout(() => {
+      timedOut = true;
+      this.#die();
+    }, binding !== null, timeoutMs);
     const payload = ownedBytes(task.payload);
     const message: InvokeTask = { kind: 'invoke', ...task, payload, ...(binding === null ? {} : { binding }) };
     try {
-      const reply = (await this.#pool.run(message, { signal: abort.signal, transferList: [payload.buffer as ArrayBuffer] })) as InvokeReply;
+      const reply = (await this.#pool.run(message, { transferList: [payload.buffer as ArrayBuffer] })) as InvokeReply;
       if (reply.discard) this.#die();
       else this.#transition(ContextState.Frozen);
       return { kind: 'reply', reply };
     } catch (error) {
       this.#die();
-      if (abort.signal.aborted) return { kind: 'timeout' };
+      if (timedOut) return { kind: 'timeout' };
       return classifyThreadError(error as Error);
     } finally {
       timeout.cancel();
@@ -173,19 +179,19 @@ export class ExecutionContext {
    * Aborts the task `timeoutMs` after the handler started. On a cold start that is after the init, which has
    * a limit of its own (spec/runtime.md §1): the worker writes the init's duration into the journal, read here.
    */
-  #armTimeout(abort: AbortController, coldStart: boolean, timeoutMs: number): { cancel(): void } {
+  #armTimeout(onTimeout: () => void, coldStart: boolean, timeoutMs: number): { cancel(): void } {
     const dispatched = performance.now();
     let timer: NodeJS.Timeout;
     const check = (): void => {
       const initMs = coldStart ? this.#journal.peekInitDurationMs() : 0;
       const elapsed = performance.now() - dispatched;
       if (initMs === undefined) {
-        if (elapsed >= LIMITS.initMaxMs + timeoutMs) abort.abort();
+        if (elapsed >= LIMITS.initMaxMs + timeoutMs) onTimeout();
         else timer = setTimeout(check, INIT_POLL_MS);
         return;
       }
       const remaining = initMs + timeoutMs - elapsed;
-      if (remaining <= 0) abort.abort();
+      if (remaining <= 0) onTimeout();
       else timer = setTimeout(check, remaining);
     };
     timer = setTimeout(check, timeoutMs);

@@ -76,8 +76,7 @@ interface WarmContext {
   readonly logStreamName: string;
   /** The retirement count when the context was bound: a later retire() of its version ends it. */
   readonly boundAt: number;
-  reaper: NodeJS.Timeout | null;
-  /** When it last finished an invocation (performance.now()): the longest idle goes first at the cap. */
+  /** When it last finished an invocation (performance.now()): reaped past the keep-warm period; first at the cap. */
   readonly idleSince: number;
   /** Set for a provisioned context: it goes back to its provisioning, never to the reaper. */
   readonly provisioning?: Provisioning;
@@ -124,6 +123,8 @@ export class ExecutionContexts {
   /** Provisioned-concurrency configs by their id, and their idle contexts by function version. */
   readonly #provisionings = new Map<string, Provisioning>();
   readonly #provisionedIdle = new Map<string, WarmContext[]>();
+  /** One timer for every warm context, due when the longest idle reaches the keep-warm period: not one per invocation. */
+  #reaper: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(options: ContextsOptions) {
@@ -188,7 +189,7 @@ export class ExecutionContexts {
       return { report, threadStartMs, logStreamName: streamName, placement };
     } finally {
       if (warm?.provisioning !== undefined) {
-        this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, reaper: null, idleSince: performance.now(), provisioning: warm.provisioning });
+        this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, idleSince: performance.now(), provisioning: warm.provisioning });
       } else {
         const retired = this.#retired.get(configuration.FunctionName);
         const stale = retired !== undefined && (boundAt < retired.all || (target.executedVersion === '$LATEST' && boundAt < retired.latest));
@@ -247,14 +248,14 @@ export class ExecutionContexts {
     for (const [key, list] of this.#warm) {
       if (!key.startsWith(prefix)) continue;
       this.#warm.delete(key);
-      for (const warm of list) this.#reap(warm);
+      for (const warm of list) void warm.context.destroy();
     }
   }
 
   /** Ends every context; an invocation still running fails as its thread is terminated. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const list of this.#warm.values()) for (const warm of list) if (warm.reaper !== null) clearTimeout(warm.reaper);
+    if (this.#reaper !== null) clearTimeout(this.#reaper);
     this.#warm.clear();
     this.#spares.clear();
     this.#provisionings.clear();
@@ -319,7 +320,7 @@ export class ExecutionContexts {
       return;
     }
     provisioning.contexts.add(context);
-    this.#returnProvisioned(provisioning, { context, logStreamName: streamName, boundAt: this.#retirements, reaper: null, idleSince: performance.now(), provisioning });
+    this.#returnProvisioned(provisioning, { context, logStreamName: streamName, boundAt: this.#retirements, idleSince: performance.now(), provisioning });
   }
 
   /** A provisioned context after its invocation: idle again, or replaced if it died or is no longer wanted. */
@@ -372,14 +373,13 @@ export class ExecutionContexts {
       if (list.length > 0 && (oldest === null || list[0]!.idleSince < oldest.list[0]!.idleSince)) oldest = { key, list };
     }
     if (oldest === null) return;
-    this.#reap(oldest.list.shift()!);
+    void oldest.list.shift()!.context.destroy();
     if (oldest.list.length === 0) this.#warm.delete(oldest.key);
   }
 
   #takeWarm(versionKey: string): WarmContext | undefined {
     const list = this.#warm.get(versionKey);
     for (let warm = list?.pop(); warm !== undefined; warm = list?.pop()) {
-      if (warm.reaper !== null) clearTimeout(warm.reaper);
       if (warm.context.state === ContextState.Frozen) return warm;
     }
     return undefined;
@@ -390,22 +390,24 @@ export class ExecutionContexts {
       void context.destroy();
       return;
     }
-    const warm: WarmContext = { context, logStreamName: streamName, boundAt, reaper: null, idleSince: performance.now() };
-    warm.reaper = setTimeout(() => {
-      const list = this.#warm.get(versionKey);
-      const index = list?.indexOf(warm) ?? -1;
-      if (list !== undefined && index >= 0) list.splice(index, 1);
-      if (list?.length === 0) this.#warm.delete(versionKey);
-      this.#reap(warm);
-    }, this.#options.keepWarmMs).unref();
     let list = this.#warm.get(versionKey);
     if (list === undefined) this.#warm.set(versionKey, (list = []));
-    list.push(warm);
+    list.push({ context, logStreamName: streamName, boundAt, idleSince: performance.now() });
+    this.#reaper ??= setTimeout(() => this.#reapIdle(), this.#options.keepWarmMs).unref();
   }
 
-  #reap(warm: WarmContext): void {
-    if (warm.reaper !== null) clearTimeout(warm.reaper);
-    void warm.context.destroy();
+  /** Ends the contexts idle for the keep-warm period; comes back when the next one will be. */
+  #reapIdle(): void {
+    this.#reaper = null;
+    const now = performance.now();
+    let nextDue = Infinity;
+    for (const [key, list] of this.#warm) {
+      // Each list is oldest first.
+      while (list.length > 0 && now - list[0]!.idleSince >= this.#options.keepWarmMs) void list.shift()!.context.destroy();
+      if (list.length === 0) this.#warm.delete(key);
+      else nextDue = Math.min(nextDue, list[0]!.idleSince + this.#options.keepWarmMs);
+    }
+    if (nextDue !== Infinity && !this.#closed) this.#reaper = setTimeout(() => this.#reapIdle(), Math.max(1, nextDue - now)).unref();
   }
 
   #scheduleRefill(memoryMb: number): void {

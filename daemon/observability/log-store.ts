@@ -1,8 +1,8 @@
 /**
  * Function logs, as CloudWatch Logs keeps them: log group `/aws/lambda/<name>`, one stream per execution
- * context, events with a timestamp. Persisted in their own SQLite file: the events of one invocation are one
- * row (a JSON array), written in transactions every few tens of milliseconds, off the invoke path. Bounded per
- * log group: past the byte budget the oldest invocations' events go first.
+ * context, events with a timestamp. Persisted in their own SQLite file: the events a stream got since the last
+ * write are one row (a JSON array), written in transactions every few tens of milliseconds, off the invoke path.
+ * Bounded per log group: past the byte budget the oldest events go first.
  */
 import type { LogFilter } from './filter-pattern.js';
 import Database from 'better-sqlite3';
@@ -30,6 +30,13 @@ export interface LogQuery {
   readonly logStreamNames?: readonly string[];
 }
 
+interface StreamRow {
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly events: LogEvent[];
+  bytes: number;
+}
+
 interface PendingBatch {
   readonly logGroupName: string;
   readonly logStreamName: string;
@@ -41,6 +48,8 @@ const FLUSH_DELAY_MS = 50;
 const EVENT_OVERHEAD_BYTES = 26;
 /** Trim a group to this share of its budget, so trimming is not needed on every flush. */
 const TRIM_TO = 0.9;
+/** A row holds at most this share of a group's budget. */
+const ROW_SHARE = 1 / 16;
 
 export class LogStore {
   readonly #db: Database.Database;
@@ -116,20 +125,18 @@ export class LogStore {
     const now = Date.now();
     const touched = new Set<string>();
     this.#db.transaction(() => {
-      for (const batch of batches) {
-        if (batch.events.length === 0) continue;
-        let bytes = 0;
+      for (const row of byStream(batches, this.#bytesPerGroup * ROW_SHARE)) {
         let first = Infinity;
         let last = -Infinity;
-        for (const event of batch.events) {
-          bytes += Buffer.byteLength(event.message) + EVENT_OVERHEAD_BYTES;
+        const events: [number, string][] = [];
+        for (const event of row.events) {
           first = Math.min(first, event.timestamp);
           last = Math.max(last, event.timestamp);
+          events.push([event.timestamp, event.message]);
         }
-        const events = JSON.stringify(batch.events.map((event) => [event.timestamp, event.message]));
-        this.#insert.run(batch.logGroupName, batch.logStreamName, first, last, now, events, bytes);
-        this.#groupBytes.set(batch.logGroupName, (this.#groupBytes.get(batch.logGroupName) ?? 0) + bytes);
-        touched.add(batch.logGroupName);
+        this.#insert.run(row.logGroupName, row.logStreamName, first, last, now, JSON.stringify(events), row.bytes);
+        this.#groupBytes.set(row.logGroupName, (this.#groupBytes.get(row.logGroupName) ?? 0) + row.bytes);
+        touched.add(row.logGroupName);
       }
       for (const group of touched) this.#trim(group);
     })();
@@ -199,4 +206,29 @@ export class LogStore {
     }
     this.#groupBytes.set(group, Math.max(0, total));
   }
+}
+
+/**
+ * A flush's events as one row per log stream, in the order they were appended (a row per invocation made the
+ * inserts most of a flush's cost), an invocation's events never split. A row stays under `maxRowBytes`, so
+ * that trimming, a row at a time, keeps close to the budget.
+ */
+function byStream(batches: readonly PendingBatch[], maxRowBytes: number): StreamRow[] {
+  const rows: StreamRow[] = [];
+  const open = new Map<string, StreamRow>();
+  for (const batch of batches) {
+    if (batch.events.length === 0) continue;
+    let bytes = 0;
+    for (const event of batch.events) bytes += Buffer.byteLength(event.message) + EVENT_OVERHEAD_BYTES;
+    const key = `${batch.logGroupName}\n${batch.logStreamName}`;
+    let row = open.get(key);
+    if (row === undefined || row.bytes + bytes > maxRowBytes) {
+      row = { logGroupName: batch.logGroupName, logStreamName: batch.logStreamName, events: [], bytes: 0 };
+      rows.push(row);
+      open.set(key, row);
+    }
+    row.events.push(...batch.events);
+    row.bytes += bytes;
+  }
+  return rows;
 }

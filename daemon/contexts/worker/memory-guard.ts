@@ -24,6 +24,8 @@ export class MemoryGuard {
   readonly #onExceeded: () => void;
   readonly #onPeak: (bytes: number) => void;
   #sampleDelayMs = SAMPLE_MIN_MS;
+  /** What the last measurement found in use; null before the first. */
+  #lastUsedBytes: number | null = null;
 
   /**
    * `onExceeded` runs when a sample, rather than an allocation, finds the limit crossed; `onPeak` with each
@@ -52,11 +54,20 @@ export class MemoryGuard {
     return this.#exceeded;
   }
 
-  /** Starts a peak measurement for one invocation (an init counts towards the first one). */
+  /**
+   * Starts a peak measurement for one invocation (an init counts towards the first one). Between invocations
+   * nothing runs, so the last measurement stands for the start: the peak is known (and readable should the
+   * thread be killed) without measuring again.
+   */
   begin(includePreviousPeak: boolean): void {
-    if (!includePreviousPeak) this.#peakBytes = 0;
     this.#sampleDelayMs = SAMPLE_MIN_MS;
-    this.#measure();
+    if (this.#lastUsedBytes === null) {
+      this.#peakBytes = 0;
+      this.#measure();
+      return;
+    }
+    if (!includePreviousPeak) this.#peakBytes = this.#lastUsedBytes;
+    this.#onPeak(this.#peakBytes);
   }
 
   /** Returns the peak of this invocation. */
@@ -68,6 +79,7 @@ export class MemoryGuard {
   #measure(): void {
     const stats = getHeapStatistics();
     const used = stats.used_heap_size + stats.external_memory;
+    this.#lastUsedBytes = used;
     if (used > this.#peakBytes) {
       this.#peakBytes = used;
       this.#onPeak(used);
