@@ -89,9 +89,12 @@ class InitFailure extends Error {
   }
 }
 
+/** Results smaller than this are copied with the reply: handing the buffer over costs more than the copy. */
+const MOVE_MIN_BYTES = 16 * 1024;
+
 function reply(fields: InvokeReply): InvokeReply {
   const outcome = fields.outcome;
-  if (outcome.kind === 'invalid-request') return fields;
+  if (outcome.kind === 'invalid-request' || outcome.payload.byteLength < MOVE_MIN_BYTES) return fields;
   const bytes = outcome.payload;
   // Hand the result bytes to the main thread without copying them.
   return move({

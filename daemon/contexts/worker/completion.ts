@@ -97,13 +97,17 @@ export function runHandler(handler: Handler, event: unknown, fields: ContextFiel
         (result) => callbackResult === null && finish({ ok: true, result }),
         (error: unknown) => callbackResult === null && finish({ ok: false, error: error ?? new Error('Promise rejected') }),
       );
-      void untilEmpty().then(() =>
-        // Nothing is left that could settle the promise (checked twice, a moment apart): on Lambda the
-        // runtime process would exit here.
-        setTimeout(() => {
-          if (isEventLoopEmpty()) finish({ ok: false, error: new NodeJsExitError('Runtime exited without providing a reason') });
-        }, EXIT_CONFIRM_MS).unref(),
-      );
+      // Watched only if the promise is still pending a microtask later: most settle before, and need no watch.
+      queueMicrotask(() => {
+        if (settled || callbackResult !== null) return;
+        void untilEmpty().then(() =>
+          // Nothing is left that could settle the promise (checked twice, a moment apart): on Lambda the
+          // runtime process would exit here.
+          setTimeout(() => {
+            if (isEventLoopEmpty()) finish({ ok: false, error: new NodeJsExitError('Runtime exited without providing a reason') });
+          }, EXIT_CONFIRM_MS).unref(),
+        );
+      });
     } else {
       // A handler that returns no promise finishes through its callback, or with null once the loop is empty.
       void untilEmpty().then(() => finish({ ok: true, result: callbackResult === null ? null : callbackResult.result }));

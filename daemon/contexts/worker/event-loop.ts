@@ -13,10 +13,12 @@ function countResources(): ResourceCounts {
 }
 
 let baseline: ResourceCounts = new Map();
+let baselineTotal = 0;
 
 /** Records the worker's own resources; called once the worker is running tasks, before user code loads. */
 export function captureBaseline(): void {
   baseline = countResources();
+  baselineTotal = process.getActiveResourcesInfo().length;
 }
 
 /** True when nothing but the worker's own plumbing keeps the event loop alive. */
@@ -32,7 +34,8 @@ export function isEventLoopEmpty(): boolean {
  * turns of the loop after a thaw (measured; one is not enough). Skipped when nothing is pending.
  */
 export async function thaw(): Promise<void> {
-  if (isEventLoopEmpty()) return;
+  // Most invocations left nothing behind: no more resources than the worker's own, counted without sorting.
+  if (process.getActiveResourcesInfo().length <= baselineTotal || isEventLoopEmpty()) return;
   await turn();
   await turn();
 }
