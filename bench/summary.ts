@@ -18,6 +18,7 @@ interface Report {
   readonly when: string;
   readonly machine?: { cpu: string; cores: number; loadAverage: number[] };
   readonly medians: Readonly<Record<string, number>>;
+  readonly rounds: Readonly<Record<string, readonly number[]>>;
 }
 
 function newest(name: string): Report | null {
@@ -107,6 +108,18 @@ function sweepTable(sweep: Report): string[] {
   return rows;
 }
 
+/** The warm-up's climb, block by block: each of lambdad's execution contexts optimises its code on its own. */
+function warmUpLines(sweep: Report): string[] {
+  const kinds = ['msgpack', 'protobuf', 'http', 'wsFloor', 'httpFloor'].filter((kind) => sweep.rounds[`${kind}WarmUpRps`] !== undefined);
+  if (kinds.length === 0) return [];
+  return [
+    'Before the rounds, each kind was warmed up at 64 in flight; calls per second in each block of the warm-up:',
+    '',
+    ...kinds.map((kind) => `- ${kind}: ${sweep.rounds[`${kind}WarmUpRps`]!.map((rps) => Math.round(rps)).join(' → ')}`),
+    '',
+  ];
+}
+
 const sweep = newest('sweep');
 const invoke = newest('invoke');
 const memory = newest('memory') ?? newest('scale');
@@ -157,7 +170,7 @@ if (routing !== null) {
 if (sweep !== null) {
   writeFileSync(join(BENCH, 'latency.svg'), chart(sweep));
   const machine = sweep.machine === undefined ? '' : ` on ${sweep.machine.cores} × ${sweep.machine.cpu}, load ${sweep.machine.loadAverage.join(' / ')}`;
-  lines.push(`### Latency and throughput against calls in flight (\`${sweep.file}\`${machine})`, '', '![p50 latency against calls in flight](latency.svg)', '', 'p50 / p99 latency and calls per second, medians of 3 rounds:', '', ...sweepTable(sweep), '');
+  lines.push(`### Latency and throughput against calls in flight (\`${sweep.file}\`${machine})`, '', '![p50 latency against calls in flight](latency.svg)', '', 'p50 / p99 latency and calls per second, medians of 3 rounds:', '', ...sweepTable(sweep), '', ...warmUpLines(sweep));
 }
 lines.push(END);
 
