@@ -5,7 +5,6 @@
  * function's timers and callbacks stay frozen until the next task thaws them.
  */
 import Module from 'node:module';
-import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { workerData } from 'node:worker_threads';
 import { Journal } from '../journal.js';
 import type { ContextBinding, InitReply, InvokeOutcome, InvokeReply, InvokeTask, WorkerTask } from '../messages.js';
@@ -92,19 +91,27 @@ class InitFailure extends Error {
 /** Results smaller than this are copied with the reply: handing the buffer over costs more than the copy. */
 const MOVE_MIN_BYTES = 16 * 1024;
 
-function reply(fields: InvokeReply): InvokeReply {
+/**
+ * Piscina's main module, loaded by the first context that hands a result over: most never do, and it is a whole
+ * pool implementation that every context's heap would otherwise hold.
+ */
+let piscina: Promise<Pick<typeof import('piscina'), 'move' | 'transferableSymbol' | 'valueSymbol'>> | null = null;
+
+async function reply(fields: InvokeReply): Promise<InvokeReply> {
   const outcome = fields.outcome;
   if (outcome.kind === 'invalid-request' || outcome.payload.byteLength < MOVE_MIN_BYTES) return fields;
   const bytes = outcome.payload;
+  const { move, transferableSymbol, valueSymbol } = await (piscina ??= import('piscina'));
   // Hand the result bytes to the main thread without copying them.
-  return move({
+  const movable = {
     get [transferableSymbol]() {
       return [bytes.buffer];
     },
     get [valueSymbol]() {
       return fields;
     },
-  }) as unknown as InvokeReply;
+  };
+  return move(movable as unknown as Parameters<typeof move>[0]) as unknown as InvokeReply;
 }
 
 function parseClientContext(text: string | undefined): ClientContext | undefined {
