@@ -176,7 +176,7 @@ export class ExecutionContext {
   }
 
   /**
-   * Aborts the task `timeoutMs` after the handler started. On a cold start that is after the init, which has
+   * Calls `onTimeout` `timeoutMs` after the handler started. On a cold start that is after the init, which has
    * a limit of its own (spec/runtime.md §1): the worker writes the init's duration into the journal, read here.
    */
   #armTimeout(onTimeout: () => void, coldStart: boolean, timeoutMs: number): { cancel(): void } {

@@ -29,6 +29,18 @@ describe('keep-warm', () => {
     // Removal follows the thread's exit; wait on it rather than on a guess.
     await expect.poll(() => existsSync(tmpdir), { timeout: 5_000 }).toBe(false);
   });
+
+  it('counts the keep-warm period from the last invocation, not the first', async () => {
+    harness = await startDaemon({ 'keep-warm-seconds': '1' });
+    create(harness, 'counter', 'counter.handler');
+    const invoke = async (): Promise<number> => json((await harness!.daemon.service.invoke({ functionName: 'counter', payload: event({}) })).payload).count as number;
+    expect(await invoke()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await invoke()).toBe(2);
+    // 1.4 s after the first invocation, 0.7 s after the last: still the same warm context.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await invoke()).toBe(3);
+  });
 });
 
 describe('stopping', () => {
