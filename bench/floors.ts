@@ -4,8 +4,11 @@ import { Pool } from 'undici';
 import { WebSocket } from 'ws';
 import type { Call } from './load.js';
 
-/** A client of bench/floor-server.ts: the protocol's Invoke frame, msgpack over ws, answered by a Piscina no-op. */
-export async function wsFloorClient(port: number, event: Uint8Array): Promise<{ call: Call; close: () => void }> {
+/**
+ * A client of bench/floor-server.ts: the protocol's Invoke frame, msgpack over ws, answered by a Piscina no-op
+ * (or, for the function `contexts`, by a no-op in lambdad's execution model).
+ */
+export async function wsFloorClient(port: number, event: Uint8Array, functionName: 'noop' | 'contexts' = 'noop'): Promise<{ call: Call; close: () => void }> {
   const packr = new Packr({ useRecords: false });
   const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
   await new Promise((resolve) => ws.once('open', resolve));
@@ -21,7 +24,7 @@ export async function wsFloorClient(port: number, event: Uint8Array): Promise<{ 
       new Promise<void>((resolve) => {
         id += 1;
         waiting.set(id, resolve);
-        ws.send(packr.pack({ id, Invoke: { FunctionName: 'noop', Payload: event } }));
+        ws.send(packr.pack({ id, Invoke: { FunctionName: functionName, Payload: event } }));
       }),
     close: () => ws.close(),
   };

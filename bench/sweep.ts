@@ -2,9 +2,11 @@
  * `npm run bench -- sweep`: warm invoke latency and throughput against the number of calls in flight (1, 16, 64,
  * 256), over WebSocket msgpack, WebSocket protobuf and the AWS HTTP API, with the floors measured in the same run:
  * ws + msgpackr + a Piscina no-op (bench/floor-server.ts) and plain Node http calling the handler in-process
- * (bench/http-floor-server.ts). Each server is a process of its own; the daemon runs with `--auth none`, as the
- * floors check no signature. Each kind is first warmed up (8 blocks of 16,000 calls, 64 in flight); then 3
- * rounds; medians of the rounds' p50, p99 and calls per second. bench/summary.ts draws the chart from it.
+ * (bench/http-floor-server.ts), and each of them also with lambdad's execution model and no work in it (one
+ * single-thread pool per call in flight, bench/context-pools.ts), to tell the model's cost from lambdad's own.
+ * Each server is a process of its own; the daemon runs with `--auth none`, as the floors check no signature.
+ * Each kind is first warmed up (8 blocks of 16,000 calls, 64 in flight); then 3 rounds; medians of the rounds'
+ * p50, p99 and calls per second. bench/summary.ts draws the chart from it.
  */
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -34,14 +36,17 @@ const msgpack = await LambdadClient.connect({ url: daemon.url, codec: 'msgpack' 
 const protobuf = await LambdadClient.connect({ url: daemon.url, codec: 'protobuf' });
 await msgpack.createFunction({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE } });
 const wsFloorHandle = await wsFloorClient(Number(wsFloor.match[1]), EVENT);
+const wsContextsHandle = await wsFloorClient(Number(wsFloor.match[1]), EVENT, 'contexts');
 const httpFloorPool = new Pool(`http://127.0.0.1:${httpFloor.match[1]}`, { connections: maxLanes, pipelining: 1 });
 const daemonPool = new Pool(daemon.url, { connections: maxLanes, pipelining: 1 });
 
 const calls: Record<string, Call> = {
   wsFloor: wsFloorHandle.call,
+  wsContexts: wsContextsHandle.call,
   msgpack: () => msgpack.invoke('noop', EVENT),
   protobuf: () => protobuf.invoke('noop', EVENT),
   httpFloor: poster(httpFloorPool, '/', EVENT_TEXT),
+  httpContexts: poster(httpFloorPool, '/contexts', EVENT_TEXT),
   http: poster(daemonPool, '/2015-03-31/functions/noop/invocations', EVENT_TEXT),
 };
 
@@ -74,6 +79,7 @@ try {
   }
 } finally {
   wsFloorHandle.close();
+  wsContextsHandle.close();
   msgpack.close();
   protobuf.close();
   await httpFloorPool.close();
