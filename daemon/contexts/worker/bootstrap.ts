@@ -9,7 +9,7 @@ import { workerData } from 'node:worker_threads';
 import { Journal } from '../journal.js';
 import type { ContextBinding, InitReply, InvokeOutcome, InvokeReply, InvokeTask, WorkerTask } from '../messages.js';
 import { runHandler, type ClientContext, type Completion } from './completion.js';
-import { captureBaseline, thaw } from './event-loop.js';
+import { captureBaseline, needsThaw, thaw } from './event-loop.js';
 import { loadHandler, type Handler } from './handler-loader.js';
 import { LogCapture } from './log-capture.js';
 import { MemoryGuard } from './memory-guard.js';
@@ -97,10 +97,14 @@ const MOVE_MIN_BYTES = 16 * 1024;
  */
 let piscina: Promise<Pick<typeof import('piscina'), 'move' | 'transferableSymbol' | 'valueSymbol'>> | null = null;
 
-async function reply(fields: InvokeReply): Promise<InvokeReply> {
+/** The reply as it is, or, for a large result, wrapped to hand its bytes over (after loading Piscina's module). */
+function reply(fields: InvokeReply): InvokeReply | Promise<InvokeReply> {
   const outcome = fields.outcome;
   if (outcome.kind === 'invalid-request' || outcome.payload.byteLength < MOVE_MIN_BYTES) return fields;
-  const bytes = outcome.payload;
+  return movable(fields, outcome.payload);
+}
+
+async function movable(fields: InvokeReply, bytes: Uint8Array): Promise<InvokeReply> {
   const { move, transferableSymbol, valueSymbol } = await (piscina ??= import('piscina'));
   // Hand the result bytes to the main thread without copying them.
   const movable = {
@@ -150,16 +154,18 @@ async function invoke(task: InvokeTask): Promise<InvokeReply> {
   memory.begin(coldStart);
   const started = performance.now();
   const deadlineMs = Date.now() + task.timeoutMs;
-  // Set before the thaw: timers that fire then belong to this invocation, rejections included.
-  const interrupted = new Promise<Completion>((resolve) => {
-    interrupt = (error) => resolve({ ok: false, error });
-  });
-  await thaw();
+  // The handler's completion or an interrupt, whichever comes first. Interrupts are on before the thaw: timers
+  // that fire then belong to this invocation, rejections included.
+  let complete!: (completion: Completion) => void;
+  const completed = new Promise<Completion>((resolve) => (complete = resolve));
+  interrupt = (error) => complete({ ok: false, error });
+  if (needsThaw()) await thaw();
 
   const env = binding.environment;
-  let completion: Completion = await Promise.race([
-    interrupted,
-    runHandler(handler, parsed.event, {
+  runHandler(
+    handler,
+    parsed.event,
+    {
       functionName: env.AWS_LAMBDA_FUNCTION_NAME ?? '',
       functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION ?? '',
       memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '',
@@ -169,8 +175,10 @@ async function invoke(task: InvokeTask): Promise<InvokeReply> {
       invokedFunctionArn: task.invokedFunctionArn,
       clientContext: parseClientContext(task.clientContext),
       deadlineMs,
-    }),
-  ]);
+    },
+    complete,
+  );
+  let completion = await completed;
   interrupt = null;
   const durationMs = performance.now() - started;
 
@@ -214,7 +222,7 @@ async function initialize(binding: ContextBinding): Promise<InitReply> {
   }
 }
 
-export default async function run(task: WorkerTask): Promise<InvokeReply | InitReply | null> {
+export default function run(task: WorkerTask): Promise<InvokeReply | InitReply | null> | null {
   if (task.kind === 'warm-up') return null;
   if (task.kind === 'init') return initialize(task.binding);
   return invoke(task);

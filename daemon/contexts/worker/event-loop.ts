@@ -30,12 +30,18 @@ export function isEventLoopEmpty(): boolean {
 }
 
 /**
+ * True when something the function started is pending, which a thaw must let run. Most invocations left nothing
+ * behind: no more resources than the worker's own, counted without sorting.
+ */
+export function needsThaw(): boolean {
+  return process.getActiveResourcesInfo().length > baselineTotal && !isEventLoopEmpty();
+}
+
+/**
  * Lets timers that fell due while the context was frozen run before the handler. Overdue timers need two
- * turns of the loop after a thaw (measured; one is not enough). Skipped when nothing is pending.
+ * turns of the loop after a thaw (measured; one is not enough).
  */
 export async function thaw(): Promise<void> {
-  // Most invocations left nothing behind: no more resources than the worker's own, counted without sorting.
-  if (process.getActiveResourcesInfo().length <= baselineTotal || isEventLoopEmpty()) return;
   await turn();
   await turn();
 }
