@@ -27,6 +27,7 @@ interface Report {
   readonly file: string;
   readonly when: string;
   readonly machine?: { cpu: string; cores: number; loadAverage: number[] };
+  readonly parameters?: Readonly<Record<string, unknown>>;
   readonly medians: Readonly<Record<string, number>>;
   readonly rounds: Readonly<Record<string, readonly number[]>>;
 }
@@ -196,7 +197,7 @@ if (routing !== null) {
 if (sweep !== null) {
   writeFileSync(join(BENCH, 'latency.svg'), chart(sweep));
   const machine = sweep.machine === undefined ? '' : ` on ${sweep.machine.cores} × ${sweep.machine.cpu}, load ${sweep.machine.loadAverage.join(' / ')}`;
-  lines.push(`### Latency and throughput against calls in flight (\`${sweep.file}\`${machine})`, '', '![p50 latency against calls in flight](latency.svg)', '', 'p50 / p99 latency and calls per second, medians of 3 rounds:', '', ...sweepTable(sweep), '', ...modelLines(sweep), ...warmUpLines(sweep));
+  lines.push(`### Latency and throughput against calls in flight (\`${sweep.file}\`${machine})`, '', '![p50 latency against calls in flight](latency.svg)', '', `p50 / p99 latency and calls per second, medians of ${sweep.parameters?.['ROUNDS'] ?? 3} rounds:`, '', ...sweepTable(sweep), '', ...modelLines(sweep), ...warmUpLines(sweep));
 }
 lines.push(END);
 

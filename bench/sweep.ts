@@ -5,7 +5,7 @@
  * (bench/http-floor-server.ts), and each of them also with lambdad's execution model and no work in it (one
  * single-thread pool per call in flight, bench/context-pools.ts), to tell the model's cost from lambdad's own.
  * Each server is a process of its own; the daemon runs with `--auth none`, as the floors check no signature.
- * Each kind is first warmed up (8 blocks of 16,000 calls, 64 in flight); then 3 rounds; medians of the rounds'
+ * Each kind is first warmed up (8 blocks of 16,000 calls, 64 in flight); then 5 rounds; medians of the rounds'
  * p50, p99 and calls per second. bench/summary.ts draws the chart from it.
  */
 import { fileURLToPath } from 'node:url';
@@ -16,10 +16,12 @@ import { startDaemonProcess, startProcess, underLoad, type Call } from './load.j
 import { writeReport } from './report.js';
 import { summarize } from './stats.js';
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 export const IN_FLIGHT = [1, 16, 64, 256] as const;
-const CALLS_PER_LANE = 40;
+/** A round is this many calls per lane, within the bounds below: long enough that a GC or a flush is not all of it. */
+const CALLS_PER_LANE = 160;
 const MIN_CALLS = 2_000;
+const MAX_CALLS = 12_000;
 const WARM_UP_LANES = 64;
 const WARM_UP_BLOCKS = 8;
 const WARM_UP_BLOCK_CALLS = 16_000;
@@ -67,7 +69,7 @@ try {
     for (let round = 0; round < ROUNDS; round++) {
       const line: string[] = [];
       for (const [name, call] of Object.entries(calls)) {
-        const { samples, rps } = await underLoad(call, lanes, Math.max(MIN_CALLS, lanes * CALLS_PER_LANE));
+        const { samples, rps } = await underLoad(call, lanes, Math.min(MAX_CALLS, Math.max(MIN_CALLS, lanes * CALLS_PER_LANE)));
         const { p50, p99 } = summarize(samples);
         record(`${name}@${lanes}P50us`, p50 * 1000);
         record(`${name}@${lanes}P99us`, p99 * 1000);
@@ -88,4 +90,4 @@ try {
   httpFloor.child.kill('SIGTERM');
   await daemon.stop();
 }
-writeReport('sweep', { ROUNDS, IN_FLIGHT, CALLS_PER_LANE, MIN_CALLS, WARM_UP_LANES, WARM_UP_BLOCKS, WARM_UP_BLOCK_CALLS }, rounds);
+writeReport('sweep', { ROUNDS, IN_FLIGHT, CALLS_PER_LANE, MIN_CALLS, MAX_CALLS, WARM_UP_LANES, WARM_UP_BLOCKS, WARM_UP_BLOCK_CALLS }, rounds);
