@@ -48,6 +48,8 @@ function requestIdOf(value: unknown): number | null {
 
 /** `FunctionName` → `functionName`: how AWS names a member in its validation messages. */
 const memberName = (field: string): string => field.charAt(0).toLowerCase() + field.slice(1);
+/** A member's place in a request, for messages: built only when one is needed, not for every member checked. */
+const memberPath = (path: string, field: string): string => (path === '' ? memberName(field) : `${path}.${memberName(field)}`);
 
 /**
  * What protobufjs's `verify` leaves open: bytes must really be bytes (it accepts strings and anything with a
@@ -57,18 +59,17 @@ const memberName = (field: string): string => field.charAt(0).toLowerCase() + fi
 function checkMembers(type: protobuf.Type, value: Record<string, unknown>, id: number | null, path: string): void {
   for (const field of type.fieldsArray) {
     const member = value[field.name];
-    const at = path === '' ? memberName(field.name) : `${path}.${memberName(field.name)}`;
     if (member === undefined) {
       const required = !field.repeated && !field.map && field.partOf === null && !field.options?.['proto3_optional'];
-      if (required) throw new FrameError('ValidationException', `1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`, id);
+      if (required) throw new FrameError('ValidationException', `1 validation error detected: Value null at '${memberPath(path, field.name)}' failed to satisfy constraint: Member must not be null`, id);
       continue;
     }
     if (field.type === 'bytes' && !field.repeated && !field.map && !(member instanceof Uint8Array)) {
-      throw new FrameError('SerializationException', `Malformed request: ${at} must be bytes`, id);
+      throw new FrameError('SerializationException', `Malformed request: ${memberPath(path, field.name)} must be bytes`, id);
     }
     if (field.resolvedType instanceof protobuf.Type && !field.map) {
       const items = field.repeated ? (member as unknown[]) : [member];
-      for (const item of items) checkMembers(field.resolvedType, item as Record<string, unknown>, id, at);
+      for (const item of items) checkMembers(field.resolvedType, item as Record<string, unknown>, id, memberPath(path, field.name));
     }
   }
 }
