@@ -18,9 +18,9 @@ const SWEEP_KINDS: readonly (readonly [string, string, string])[] = [
   ['protobuf', 'lambdad, WebSocket protobuf', '#17becf'],
   ['http', 'lambdad, AWS HTTP API', '#d62728'],
   ['wsFloor', 'floor: ws + msgpackr + Piscina no-op', '#7f7f7f'],
-  ['wsContexts', 'ws floor, a no-op pool per call in flight', '#c7c7c7'],
+  ['wsContexts', 'ws floor, a no-op thread per call', '#c7c7c7'],
   ['httpFloor', 'floor: plain Node http, handler in-process', '#bcbd22'],
-  ['httpContexts', 'http floor, a no-op pool per call in flight', '#dbdb8d'],
+  ['httpContexts', 'http floor, a no-op thread per call', '#dbdb8d'],
 ];
 
 interface Report {
