@@ -101,10 +101,10 @@ let piscina: Promise<Pick<typeof import('piscina'), 'move' | 'transferableSymbol
 function reply(fields: InvokeReply): InvokeReply | Promise<InvokeReply> {
   const outcome = fields.outcome;
   if (outcome.kind === 'invalid-request' || outcome.payload.byteLength < MOVE_MIN_BYTES) return fields;
-  return movable(fields, outcome.payload);
+  return handingOver(fields, outcome.payload);
 }
 
-async function movable(fields: InvokeReply, bytes: Uint8Array): Promise<InvokeReply> {
+async function handingOver(fields: InvokeReply, bytes: Uint8Array): Promise<InvokeReply> {
   const { move, transferableSymbol, valueSymbol } = await (piscina ??= import('piscina'));
   // Hand the result bytes to the main thread without copying them.
   const movable = {
