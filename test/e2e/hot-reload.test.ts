@@ -76,9 +76,12 @@ describe('hot reload', () => {
 
   it('recovers from a half-written file: the finished save wins', async () => {
     const directory = codeDirectory('saved', 'first');
-    harness.daemon.service.createFunction({ FunctionName: 'saved', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: directory }, Watch: true });
+    const created = harness.daemon.service.createFunction({ FunctionName: 'saved', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: directory }, Watch: true });
     writeFileSync(join(directory, 'index.js'), 'exports.handler = async () => "sec');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The half-written file is taken as the new code before the save finishes.
+    const deadline = Date.now() + 1000;
+    while (harness.daemon.service.getFunctionConfiguration('saved').CodeSha256 === created.CodeSha256 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(harness.daemon.service.getFunctionConfiguration('saved').CodeSha256).not.toBe(created.CodeSha256);
     writeFileSync(join(directory, 'index.js'), handler('second'));
     expect(await timeUntil('saved', 'second', 1000)).toBeGreaterThanOrEqual(0);
   });
