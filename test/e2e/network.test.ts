@@ -88,13 +88,20 @@ afterAll(async () => {
 
 const INTERNET = '127.0.0.1';
 
+/** Waits (at most 2 s) for a datagram sent to a loopback server to be received. */
+async function until(received: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!received() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 describe('a function outside any VPC', () => {
   it('reaches the internet by http, fetch, net, TLS and UDP', async () => {
     expect(await attempt('outside', 'http', INTERNET, ports.http)).toMatchObject({ ok: 'hello from the internet' });
     expect(await attempt('outside', 'fetch', INTERNET, ports.http)).toMatchObject({ ok: 'hello from the internet' });
     expect(await attempt('outside', 'net', INTERNET, ports.echo)).toMatchObject({ ok: 'echo ping' });
     expect(await attempt('outside', 'tls', INTERNET, ports.tls)).toMatchObject({ ok: expect.stringMatching(/^tls TLSv1\.[23]$/) });
-    expect(await attempt('outside', 'udp', INTERNET, ports.udp)).toMatchObject({ ok: 'sent' });
+    expect(await attempt('outside', 'udp', INTERNET, ports.udp)).toMatchObject({ ok: 'sent 8' });
+    expect(await attempt('outside', 'udp-connected', INTERNET, ports.udp)).toMatchObject({ ok: `sent 18 to ${INTERNET}:${ports.udp}` });
   });
 
   it('cannot reach a VPC host: the connection times out and the log says why', async () => {
@@ -113,10 +120,11 @@ describe('a function in a private subnet with a NAT gateway', () => {
     expect(await attempt('private-nat', 'net', '10.0.2.15', 5432)).toMatchObject({ ok: 'database here' });
     expect(await attempt('private-nat', 'net', 'db.internal', 5432)).toMatchObject({ ok: 'database here' });
     const before = received.hostUdp.length;
-    expect(await attempt('private-nat', 'udp', '10.0.2.20', 514)).toMatchObject({ ok: 'sent' });
-    const deadline = Date.now() + 2000;
-    while (received.hostUdp.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(received.hostUdp.slice(before)).toEqual(['datagram']);
+    expect(await attempt('private-nat', 'udp', '10.0.2.20', 514)).toMatchObject({ ok: 'sent 8' });
+    // A connected socket shows the address it was connected to, not the host's backend.
+    expect(await attempt('private-nat', 'udp-connected', '10.0.2.20', 514)).toMatchObject({ ok: 'sent 18 to 10.0.2.20:514' });
+    await until(() => received.hostUdp.length >= before + 2);
+    expect(received.hostUdp.slice(before)).toEqual(['datagram', 'connected datagram']);
   });
 });
 
@@ -129,14 +137,17 @@ describe('a function in a subnet without a NAT gateway', () => {
       expect(result.log).toContain(`lambdad network: blocked tcp 127.0.0.1:${port}: subnet-isolated has no route to 127.0.0.1 (no NAT gateway)`);
     }
     const before = received.internetUdp.length;
+    // Dropped in the network, as on Lambda: the send itself succeeds, with the datagram's length.
     const udp = await attempt('isolated', 'udp', INTERNET, ports.udp);
-    expect(udp.ok).toBe('sent');
-    expect(udp.log).toContain('; the datagram is dropped');
-    // A datagram sent after it on the same route, from a function that may send it: loopback delivers in order,
+    expect(udp.ok).toBe('sent 8');
+    expect(udp.log).toContain(`lambdad network: blocked udp 127.0.0.1:${ports.udp}: subnet-isolated has no route to 127.0.0.1 (no NAT gateway); the datagram is dropped`);
+    const connected = await attempt('isolated', 'udp-connected', INTERNET, ports.udp);
+    expect(connected.ok).toBe(`sent 18 to ${INTERNET}:${ports.udp}`);
+    expect(connected.log).toContain(`lambdad network: blocked udp 127.0.0.1:${ports.udp}: subnet-isolated has no route to 127.0.0.1 (no NAT gateway); its datagrams are dropped`);
+    // A datagram sent after them on the same route, from a function that may send it: loopback delivers in order,
     // so once this one is in, a datagram the isolated function had really sent would be in too.
-    expect(await attempt('private-nat', 'udp', INTERNET, ports.udp)).toMatchObject({ ok: 'sent' });
-    const deadline = Date.now() + 2000;
-    while (received.internetUdp.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await attempt('private-nat', 'udp', INTERNET, ports.udp)).toMatchObject({ ok: 'sent 8' });
+    await until(() => received.internetUdp.length > before);
     expect(received.internetUdp.slice(before)).toEqual(['datagram']);
     expect(await attempt('isolated', 'net', '10.0.2.15', 5432)).toMatchObject({ ok: 'database here' });
   });

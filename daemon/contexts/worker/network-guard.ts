@@ -1,10 +1,11 @@
 /**
  * Network policy inside an execution context, installed before user code loads: every TCP connect (so TLS,
- * http, https, fetch/undici and database drivers, which all connect through net.Socket), every UDP datagram sent
- * to an address, and every DNS lookup goes through the pure policy (daemon/network/policy.ts). An allowed
- * connection goes to the real address the policy gives (a VPC host's backend); a denied one hangs, as an
- * unanswered SYN does, and fails with ETIMEDOUT after the configured delay, while the function's log says which
- * rule blocked it. A denied datagram is dropped. Fidelity, not containment: user code can undo any of this.
+ * http, https, fetch/undici and database drivers, which all connect through net.Socket), every UDP datagram
+ * (sent to an address, or through a socket connected to one), and every DNS lookup goes through the pure policy
+ * (daemon/network/policy.ts). An allowed connection goes to the real address the policy gives (a VPC host's
+ * backend); a denied one hangs, as an unanswered SYN does, and fails with ETIMEDOUT after the configured delay,
+ * while the function's log says which rule blocked it. A denied datagram is dropped. Fidelity, not containment:
+ * user code can undo any of this.
  */
 import dgram from 'node:dgram';
 import dns from 'node:dns';
@@ -85,20 +86,74 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
     return this;
   } as typeof net.Socket.prototype.connect;
 
+  /**
+   * Where a socket connected through the policy says it is connected to: the address the function asked for, not
+   * a VPC host's backend. A socket whose destination is blocked is only marked connected (a UDP connect sends
+   * nothing on a real network either), and its datagrams are dropped.
+   */
+  const connectedTo = new WeakMap<dgram.Socket, { readonly address: string; readonly port: number; readonly blocked: boolean }>();
+
+  const realUdpConnect = dgram.Socket.prototype.connect as (this: dgram.Socket, ...args: unknown[]) => void;
+  dgram.Socket.prototype.connect = function guardedUdpConnect(this: dgram.Socket, port: number, address?: string | Callback, callback?: Callback): void {
+    const done = typeof address === 'function' ? address : callback;
+    // Bad ports are Node's to refuse, synchronously, as it does.
+    if (!Number.isInteger(Number(port)) || Number(port) <= 0 || Number(port) > 65535) return realUdpConnect.call(this, port, address, callback);
+    if (connectedTo.has(this)) throw Object.assign(new Error('Already connected'), { code: 'ERR_SOCKET_DGRAM_IS_CONNECTED' });
+    const requested = typeof address === 'string' ? address : (this as { type?: string }).type === 'udp6' ? '::1' : '127.0.0.1';
+    resolveHost(requested === 'localhost' ? '127.0.0.1' : requested, (error, resolved) => {
+      if (error !== null || resolved === undefined) {
+        const failure = error ?? new Error(`getaddrinfo ENOTFOUND ${requested}`);
+        process.nextTick(() => (done === undefined ? this.emit('error', failure) : done(failure)));
+        return;
+      }
+      const verdict = connectVerdict(placement, { protocol: 'udp', address: resolved, port: Number(port) });
+      if (verdict.allow) {
+        connectedTo.set(this, { address: resolved, port: Number(port), blocked: false });
+        realUdpConnect.call(this, verdict.port, verdict.host, ...(done === undefined ? [] : [done]));
+        return;
+      }
+      report(`${verdict.reason}; its datagrams are dropped`);
+      connectedTo.set(this, { address: resolved, port: Number(port), blocked: true });
+      if (done !== undefined) this.once('connect', done);
+      const connected = (): boolean => this.emit('connect');
+      if (isBound(this)) process.nextTick(connected);
+      else this.bind(0, connected); // as a real connect binds an unbound socket
+    });
+  } as typeof dgram.Socket.prototype.connect;
+
+  const realRemoteAddress = dgram.Socket.prototype.remoteAddress as (this: dgram.Socket) => net.AddressInfo;
+  dgram.Socket.prototype.remoteAddress = function guardedRemoteAddress(this: dgram.Socket): net.AddressInfo {
+    const remote = connectedTo.get(this);
+    return remote === undefined ? realRemoteAddress.call(this) : { address: remote.address, family: 'IPv4', port: remote.port };
+  };
+
+  const realDisconnect = dgram.Socket.prototype.disconnect as (this: dgram.Socket) => void;
+  dgram.Socket.prototype.disconnect = function guardedDisconnect(this: dgram.Socket): void {
+    const remote = connectedTo.get(this);
+    connectedTo.delete(this);
+    if (remote?.blocked !== true) realDisconnect.call(this);
+  };
+
   const realSend = dgram.Socket.prototype.send as (this: dgram.Socket, ...args: unknown[]) => void;
   dgram.Socket.prototype.send = function guardedSend(this: dgram.Socket, ...args: unknown[]): void {
     // send(msg, [offset, length,] port, address, callback): the address and port sit after any offset/length.
     const at = typeof args[1] === 'number' && typeof args[2] === 'number' && args.length >= 4 && typeof args[3] !== 'function' ? 3 : 1;
     const port = args[at];
-    if (typeof port !== 'number' && typeof port !== 'string') return realSend.apply(this, args); // a connected socket
-    const host = typeof args[at + 1] === 'string' ? (args[at + 1] as string) : '127.0.0.1';
     const callback = args.find((arg) => typeof arg === 'function') as Callback | undefined;
+    // As a real send does, a dropped datagram reports its length as sent, and later, never during send().
+    const drop = (): void => void process.nextTick(() => callback?.(null, datagramBytes(args)));
+    if (typeof port !== 'number' && typeof port !== 'string') {
+      // A connected socket: its destination was judged when it connected.
+      if (connectedTo.get(this)?.blocked === true) return drop();
+      return realSend.apply(this, args);
+    }
+    const host = typeof args[at + 1] === 'string' ? (args[at + 1] as string) : '127.0.0.1';
     resolveHost(host === 'localhost' ? '127.0.0.1' : host, (error, address) => {
       if (error !== null || address === undefined) return callback?.(error);
       const verdict = connectVerdict(placement, { protocol: 'udp', address, port: Number(port) });
       if (!verdict.allow) {
         report(`${verdict.reason}; the datagram is dropped`);
-        return callback?.(null, 0);
+        return drop();
       }
       const rewritten = [...args];
       rewritten[at] = verdict.port;
@@ -106,6 +161,24 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
       realSend.apply(this, rewritten);
     });
   } as typeof dgram.Socket.prototype.send;
+}
+
+/** The bytes a send() call carries: its offset/length slice, or its buffers and strings whole. */
+function datagramBytes(args: readonly unknown[]): number {
+  if (typeof args[1] === 'number' && typeof args[2] === 'number' && args.length >= 4 && typeof args[3] !== 'function') return args[2];
+  const parts = Array.isArray(args[0]) ? (args[0] as unknown[]) : [args[0]];
+  let bytes = 0;
+  for (const part of parts) bytes += typeof part === 'string' ? Buffer.byteLength(part) : ArrayBuffer.isView(part) ? part.byteLength : 0;
+  return bytes;
+}
+
+function isBound(socket: dgram.Socket): boolean {
+  try {
+    socket.address();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** net.Socket's `connecting` is writable at run time (Node sets it itself); its type says read-only. */
