@@ -142,15 +142,16 @@ export class Layers {
     if (!Array.isArray(arns)) throw validationError(arns, 'layers', 'Member must be a list');
     if (arns.length > LIMITS.layersPerFunctionMax) throw invalidParameter(`Cannot reference more than ${LIMITS.layersPerFunctionMax} layers.`);
     const seen = new Map<string, string>();
+    // AWS's order of checks: each ARN's region, then that it exists, then that no earlier one is the same layer.
     return arns.map((arn: unknown) => {
       const { name, version } = this.#parseVersionArn(arn, 'layers');
+      const record = this.#store.layerVersion(name, version);
+      if (record === undefined) throw invalidParameter(`Layer version ${String(arn)} does not exist.`);
       const other = seen.get(name);
       if (other !== undefined) {
         throw invalidParameter(`Two different versions of the same layer are not allowed to be referenced in the same function. ${other} and ${String(arn)} are versions of the same layer.`);
       }
       seen.set(name, String(arn));
-      const record = this.#store.layerVersion(name, version);
-      if (record === undefined) throw invalidParameter(`Layer version ${String(arn)} does not exist.`);
       return { arn: this.#versionArn(name, version), codeSha256: record.codeSha256, codeSize: record.codeSize, unzippedSize: record.unzippedSize };
     });
   }
@@ -167,7 +168,7 @@ export class Layers {
     const match = typeof arn === 'string' && arn.length <= LIMITS.functionLabelMaxLength ? LAYER_VERSION_ARN.exec(arn) : null;
     if (match === null) throw validationError(arn, field, `Member must satisfy regular expression pattern: ${LAYER_VERSION_ARN_PATTERN}`);
     const { region, account, name, version } = match.groups!;
-    if (region !== this.#scope.region) throw invalidParameter(`Layer version ${String(arn)} is not in this function's region, ${this.#scope.region}.`);
+    if (region !== this.#scope.region) throw invalidParameter(`Layers are not in the same region as the function. Layers are expected to be in region ${this.#scope.region}.`);
     if (account !== this.#scope.accountId) throw invalidParameter(`Layer version ${String(arn)} does not exist.`);
     return { name: name!, version: Number(version) };
   }

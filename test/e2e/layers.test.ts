@@ -88,13 +88,21 @@ describe('layers', () => {
     expect(await run('pinned', '1')).toBe('shared v1');
   });
 
-  it("refuses more than 5 layers, two versions of one layer, a layer that does not exist, and a layer's zip-slip entry", () => {
+  it("refuses more than 5 layers, two versions of one layer, a layer of another region or that does not exist, and a layer's zip-slip entry", () => {
     const arns = Array.from({ length: 6 }, (_, n) => publish(`many-${n}`, greetingLayer(String(n))));
     const create = (layers: string[]) => () =>
       harness.daemon.service.createFunction({ FunctionName: 'too-many', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zipOf(USES_GREETING) }, Layers: layers });
     expect(create(arns)).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: 'Cannot reference more than 5 layers.' }));
     const again = publish('many-0', greetingLayer('again'));
-    expect(create([arns[0]!, again])).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: expect.stringContaining('Two different versions of the same layer') }));
+    expect(create([arns[0]!, again])).toThrow(
+      expect.objectContaining({
+        code: 'InvalidParameterValueException',
+        message: `Two different versions of the same layer are not allowed to be referenced in the same function. ${arns[0]} and ${again} are versions of the same layer.`,
+      }),
+    );
+    expect(create(['arn:aws:lambda:eu-west-1:000000000000:layer:many-0:1'])).toThrow(
+      expect.objectContaining({ code: 'InvalidParameterValueException', message: 'Layers are not in the same region as the function. Layers are expected to be in region us-east-1.' }),
+    );
     expect(create(['arn:aws:lambda:us-east-1:000000000000:layer:nope:1'])).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: 'Layer version arn:aws:lambda:us-east-1:000000000000:layer:nope:1 does not exist.' }));
     expect(create(['not-an-arn'])).toThrow(expect.objectContaining({ code: 'ValidationException' }));
     const slip = zipSync({ 'nodejs/ok.js': strToU8('1'), '../evil.js': strToU8('2') });
