@@ -109,6 +109,7 @@ export class Network {
     const subnetIds = stringList(config.SubnetIds, 'vpcConfig.subnetIds', LIMITS.vpcSubnetsMax);
     const securityGroupIds = stringList(config.SecurityGroupIds, 'vpcConfig.securityGroupIds', LIMITS.vpcSecurityGroupsMax);
     if (subnetIds.length === 0 && securityGroupIds.length === 0) return null;
+    if (subnetIds.length === 0 || securityGroupIds.length === 0) throw invalidParameter('SubnetIds and SecurityIds must coexist or be both empty list.');
     const role = this.listRoles().find((candidate) => candidate.Arn === roleArn);
     if (role !== undefined && !role.AttachedPolicyArns.some((policy) => ENI_POLICIES.has(policy.split('/').pop() ?? ''))) {
       throw invalidParameter('The provided execution role does not have permissions to call CreateNetworkInterface on EC2');
@@ -121,15 +122,15 @@ export class Network {
       }
       vpcIds.add(subnet.VpcId);
     }
+    // AWS's wording for subnets of several VPCs is not recorded; this one is lambdad's.
+    if (vpcIds.size > 1) throw invalidParameter(`The subnets must all be in one VPC; they are in ${[...vpcIds].join(', ')}.`);
     for (const groupId of securityGroupIds) {
       const group = this.#model.SecurityGroups.find((candidate) => candidate.GroupId === groupId);
       if (group === undefined) {
         throw invalidParameter(`Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound. EC2 Error Message: The security group '${groupId}' does not exist`);
       }
-      vpcIds.add(group.VpcId);
+      if (!vpcIds.has(group.VpcId)) throw invalidParameter('Security Groups are required to be in the same VPC.');
     }
-    if (subnetIds.length === 0 || securityGroupIds.length === 0) throw invalidParameter('A function in a VPC needs at least one subnet and one security group.');
-    if (vpcIds.size > 1) throw invalidParameter(`The subnets and security groups must all be in one VPC; they are in ${[...vpcIds].join(', ')}.`);
     return { subnetIds, securityGroupIds, vpcId: [...vpcIds][0]!, ipv6AllowedForDualStack: config.Ipv6AllowedForDualStack === true };
   }
 

@@ -54,16 +54,21 @@ beforeAll(async () => {
   harness = await startDaemon({ 'vpc-connect-timeout-ms': '300' });
   const service = harness.daemon.service;
   service.putNetwork({
-    Vpcs: [{ VpcId: 'vpc-main', CidrBlock: '10.0.0.0/16' }],
+    Vpcs: [
+      { VpcId: 'vpc-main', CidrBlock: '10.0.0.0/16' },
+      { VpcId: 'vpc-other', CidrBlock: '10.1.0.0/16' },
+    ],
     InternetGateways: [{ InternetGatewayId: 'igw-main', VpcId: 'vpc-main' }],
     NatGateways: [{ NatGatewayId: 'nat-main', SubnetId: 'subnet-public' }],
     Subnets: [
       { SubnetId: 'subnet-public', VpcId: 'vpc-main', CidrBlock: '10.0.0.0/24', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', Target: 'igw-main' }] },
       { SubnetId: 'subnet-private', VpcId: 'vpc-main', CidrBlock: '10.0.1.0/24', Routes: [{ DestinationCidrBlock: '0.0.0.0/0', Target: 'nat-main' }] },
       { SubnetId: 'subnet-isolated', VpcId: 'vpc-main', CidrBlock: '10.0.2.0/24' },
+      { SubnetId: 'subnet-other', VpcId: 'vpc-other', CidrBlock: '10.1.0.0/24' },
     ],
     SecurityGroups: [
       { GroupId: 'sg-all', VpcId: 'vpc-main' },
+      { GroupId: 'sg-other', VpcId: 'vpc-other' },
       { GroupId: 'sg-db', VpcId: 'vpc-main', Egress: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, CidrIp: '10.0.2.0/24' }] },
     ],
     VpcHosts: [
@@ -169,13 +174,16 @@ describe('security groups', () => {
 });
 
 describe('VpcConfig', () => {
-  it('shows VpcId, is refused for unknown subnets and groups, and for a known role without the ENI policy', () => {
+  it('shows VpcId, is refused for unknown subnets and groups, subnets without groups, several VPCs, and a known role without the ENI policy', () => {
     const service = harness.daemon.service;
     expect(service.getFunctionConfiguration('private-nat').VpcConfig).toEqual({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-all'], VpcId: 'vpc-main', Ipv6AllowedForDualStack: false });
     const create = (vpc: { SubnetIds: string[]; SecurityGroupIds: string[] }, role = ROLE) => () =>
       service.createFunction({ FunctionName: 'refused', Runtime: 'nodejs20.x', Role: role, Handler: 'index.handler', Code: { Directory: `${FIXTURES}/network` }, VpcConfig: vpc });
     expect(create({ SubnetIds: ['subnet-nope'], SecurityGroupIds: ['sg-all'] })).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: expect.stringContaining('Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound.') }));
     expect(create({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-nope'] })).toThrow(expect.objectContaining({ message: expect.stringContaining('Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound.') }));
+    expect(create({ SubnetIds: ['subnet-private'], SecurityGroupIds: [] })).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: 'SubnetIds and SecurityIds must coexist or be both empty list.' }));
+    expect(create({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-all', 'sg-other'] })).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: 'Security Groups are required to be in the same VPC.' }));
+    expect(create({ SubnetIds: ['subnet-private', 'subnet-other'], SecurityGroupIds: ['sg-all'] })).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: 'The subnets must all be in one VPC; they are in vpc-main, vpc-other.' }));
     const bare = service.putRole('bare-role', ['AWSLambdaBasicExecutionRole']);
     expect(create({ SubnetIds: ['subnet-private'], SecurityGroupIds: ['sg-all'] }, bare.Arn)).toThrow(expect.objectContaining({ code: 'InvalidParameterValueException', message: 'The provided execution role does not have permissions to call CreateNetworkInterface on EC2' }));
     const vpcRole = service.putRole('vpc-role', ['arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']);
