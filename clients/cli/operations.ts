@@ -35,7 +35,7 @@ const DESTINATION_CONFIG: Shape = { struct: { OnSuccess: { struct: { Destination
 const DEAD_LETTER_CONFIG: Shape = { struct: { TargetArn: 'string' } };
 const ROUTING_CONFIG: Shape = { struct: { AdditionalVersionWeights: { map: 'number' } } };
 const TRACING_CONFIG: Shape = { struct: { Mode: 'string' } };
-const VPC_CONFIG: Shape = { struct: { SubnetIds: { list: 'string' }, SecurityGroupIds: { list: 'string' } } };
+const VPC_CONFIG: Shape = { struct: { SubnetIds: { list: 'string' }, SecurityGroupIds: { list: 'string' }, Ipv6AllowedForDualStack: 'boolean' } };
 const EPHEMERAL_STORAGE: Shape = { struct: { Size: 'integer' } };
 
 const FUNCTION_NAME: Flag = { type: 'string', required: true, help: 'function name, partial ARN or ARN' };
@@ -65,7 +65,7 @@ const CONFIGURATION: Flags = {
   'ephemeral-storage': { type: { shape: EPHEMERAL_STORAGE }, help: 'Size=512' },
   'dead-letter-config': { type: { shape: DEAD_LETTER_CONFIG }, help: 'TargetArn=arn:aws:sqs:…:queue (failed Event invokes go there)' },
   layers: { type: 'list', help: 'layer version ARNs, at most 5, in order (a later layer wins)' },
-  'vpc-config': { type: { shape: VPC_CONFIG }, help: 'SubnetIds=subnet-a,subnet-b,SecurityGroupIds=sg-1 (empty lists leave the VPC)' },
+  'vpc-config': { type: { shape: VPC_CONFIG }, help: 'SubnetIds=subnet-a,subnet-b,SecurityGroupIds=sg-1[,Ipv6AllowedForDualStack=true] (empty lists leave the VPC)' },
 };
 
 const WATCH: Flag = { type: 'boolean', help: "with --code: $LATEST follows the directory's changes (lambdad's addition; --no-watch to stop)" };

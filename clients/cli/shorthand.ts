@@ -9,6 +9,7 @@ export type Shape =
   | 'string'
   | 'integer'
   | 'number'
+  | 'boolean'
   | { readonly map: Shape }
   | { readonly list: Shape }
   | { readonly struct: Readonly<Record<string, Shape>> };
@@ -148,7 +149,7 @@ function invalidType(path: string, value: unknown, expected: string): ShapeError
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Checks `value` (from JSON or shorthand) against `shape`, turning shorthand strings into numbers. */
+/** Checks `value` (from JSON or shorthand) against `shape`, turning shorthand strings into numbers and booleans. */
 function conform(value: unknown, shape: Shape, path: string): unknown {
   if (shape === 'string') {
     if (typeof value !== 'string') throw invalidType(path, value, 'string');
@@ -160,6 +161,12 @@ function conform(value: unknown, shape: Shape, path: string): unknown {
       throw invalidType(path, value, shape);
     }
     return number;
+  }
+  if (shape === 'boolean') {
+    // As the AWS CLI reads a shorthand boolean: `true` or `false`, in any case.
+    const flag = typeof value === 'string' && /^(true|false)$/i.test(value.trim()) ? value.trim().toLowerCase() === 'true' : value;
+    if (typeof flag !== 'boolean') throw invalidType(path, value, 'boolean');
+    return flag;
   }
   if ('list' in shape) {
     const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : null;

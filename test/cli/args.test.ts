@@ -25,6 +25,13 @@ describe('readStructured', () => {
     expect(readStructured('AdditionalVersionWeights={}', ROUTING, 'RoutingConfig')).toEqual({ AdditionalVersionWeights: {} });
   });
 
+  it('reads booleans as the AWS CLI does: true or false in any case, or JSON booleans', () => {
+    const VPC: Shape = { struct: { SubnetIds: { list: 'string' }, Ipv6AllowedForDualStack: 'boolean' } };
+    expect(readStructured('SubnetIds=subnet-a,subnet-b,Ipv6AllowedForDualStack=True', VPC, 'VpcConfig')).toEqual({ SubnetIds: ['subnet-a', 'subnet-b'], Ipv6AllowedForDualStack: true });
+    expect(readStructured('{"Ipv6AllowedForDualStack":false}', VPC, 'VpcConfig')).toEqual({ Ipv6AllowedForDualStack: false });
+    expect(() => readStructured('Ipv6AllowedForDualStack=yes', VPC, 'VpcConfig')).toThrow('Invalid type for parameter VpcConfig.Ipv6AllowedForDualStack, value: "yes", type: string, valid types: boolean');
+  });
+
   it('refuses what does not parse or does not fit the shape, in the AWS CLI words', () => {
     const error = (text: string, shape: Shape = ENVIRONMENT): string => {
       try {

@@ -208,9 +208,9 @@ describe('lambdad network / iam', () => {
     const role = JSON.parse((await lambdad(['iam', 'put-role', '--role-name', 'cli-vpc', '--attached-policy-arns', 'AWSLambdaVPCAccessExecutionRole'])).stdout);
     expect(role.Arn).toBe('arn:aws:iam::000000000000:role/cli-vpc');
     expect(JSON.parse((await lambdad(['iam', 'list-roles'])).stdout).Roles.map((r: { RoleName: string }) => r.RoleName)).toContain('cli-vpc');
-    const created = await lambdad(['create-function', '--function-name', 'cli-in-vpc', '--runtime', 'nodejs20.x', '--handler', 'index.handler', '--role', role.Arn, '--code', `${FIXTURES}/network`, '--vpc-config', 'SubnetIds=subnet-cli,SecurityGroupIds=sg-cli']);
+    const created = await lambdad(['create-function', '--function-name', 'cli-in-vpc', '--runtime', 'nodejs20.x', '--handler', 'index.handler', '--role', role.Arn, '--code', `${FIXTURES}/network`, '--vpc-config', 'SubnetIds=subnet-cli,SecurityGroupIds=sg-cli,Ipv6AllowedForDualStack=true']);
     expect(created.stderr).toBe('');
-    expect(JSON.parse(created.stdout).VpcConfig).toMatchObject({ SubnetIds: ['subnet-cli'], SecurityGroupIds: ['sg-cli'], VpcId: 'vpc-cli' });
+    expect(JSON.parse(created.stdout).VpcConfig).toEqual({ SubnetIds: ['subnet-cli'], SecurityGroupIds: ['sg-cli'], VpcId: 'vpc-cli', Ipv6AllowedForDualStack: true });
     writeFileSync(join(certs, 'bad.json'), JSON.stringify({ Vpcs: [{ VpcId: 'vpc-x', CidrBlock: 'nope' }] }));
     const bad = await lambdad(['network', 'put', '--file', 'bad.json']);
     expect(bad.code).toBe(254);
