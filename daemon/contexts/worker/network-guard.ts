@@ -96,8 +96,9 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
   const realUdpConnect = dgram.Socket.prototype.connect as (this: dgram.Socket, ...args: unknown[]) => void;
   dgram.Socket.prototype.connect = function guardedUdpConnect(this: dgram.Socket, port: number, address?: string | Callback, callback?: Callback): void {
     const done = typeof address === 'function' ? address : callback;
+    const portNumber = Number(port);
     // Bad ports are Node's to refuse, synchronously, as it does.
-    if (!Number.isInteger(Number(port)) || Number(port) <= 0 || Number(port) > 65535) return realUdpConnect.call(this, port, address, callback);
+    if (!Number.isInteger(portNumber) || portNumber <= 0 || portNumber > 65535) return realUdpConnect.call(this, port, address, callback);
     if (connectedTo.has(this)) throw Object.assign(new Error('Already connected'), { code: 'ERR_SOCKET_DGRAM_IS_CONNECTED' });
     const requested = typeof address === 'string' ? address : (this as { type?: string }).type === 'udp6' ? '::1' : '127.0.0.1';
     resolveHost(requested === 'localhost' ? '127.0.0.1' : requested, (error, resolved) => {
@@ -106,14 +107,14 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
         process.nextTick(() => (done === undefined ? this.emit('error', failure) : done(failure)));
         return;
       }
-      const verdict = connectVerdict(placement, { protocol: 'udp', address: resolved, port: Number(port) });
+      const verdict = connectVerdict(placement, { protocol: 'udp', address: resolved, port: portNumber });
       if (verdict.allow) {
-        connectedTo.set(this, { address: resolved, port: Number(port), blocked: false });
+        connectedTo.set(this, { address: resolved, port: portNumber, blocked: false });
         realUdpConnect.call(this, verdict.port, verdict.host, ...(done === undefined ? [] : [done]));
         return;
       }
       report(`${verdict.reason}; its datagrams are dropped`);
-      connectedTo.set(this, { address: resolved, port: Number(port), blocked: true });
+      connectedTo.set(this, { address: resolved, port: portNumber, blocked: true });
       if (done !== undefined) this.once('connect', done);
       const connected = (): boolean => this.emit('connect');
       if (isBound(this)) process.nextTick(connected);
@@ -124,7 +125,7 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
   const realRemoteAddress = dgram.Socket.prototype.remoteAddress as (this: dgram.Socket) => net.AddressInfo;
   dgram.Socket.prototype.remoteAddress = function guardedRemoteAddress(this: dgram.Socket): net.AddressInfo {
     const remote = connectedTo.get(this);
-    return remote === undefined ? realRemoteAddress.call(this) : { address: remote.address, family: 'IPv4', port: remote.port };
+    return remote === undefined ? realRemoteAddress.call(this) : { address: remote.address, family: net.isIPv6(remote.address) ? 'IPv6' : 'IPv4', port: remote.port };
   };
 
   const realDisconnect = dgram.Socket.prototype.disconnect as (this: dgram.Socket) => void;
@@ -137,7 +138,7 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
   const realSend = dgram.Socket.prototype.send as (this: dgram.Socket, ...args: unknown[]) => void;
   dgram.Socket.prototype.send = function guardedSend(this: dgram.Socket, ...args: unknown[]): void {
     // send(msg, [offset, length,] port, address, callback): the address and port sit after any offset/length.
-    const at = typeof args[1] === 'number' && typeof args[2] === 'number' && args.length >= 4 && typeof args[3] !== 'function' ? 3 : 1;
+    const at = isSlice(args) ? 3 : 1;
     const port = args[at];
     const callback = args.find((arg) => typeof arg === 'function') as Callback | undefined;
     // As a real send does, a dropped datagram reports its length as sent, and later, never during send().
@@ -163,9 +164,14 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
   } as typeof dgram.Socket.prototype.send;
 }
 
+/** Whether a send() call names an offset and length in its message: send(msg, offset, length, port, …). */
+function isSlice(args: readonly unknown[]): boolean {
+  return typeof args[1] === 'number' && typeof args[2] === 'number' && args.length >= 4 && typeof args[3] !== 'function';
+}
+
 /** The bytes a send() call carries: its offset/length slice, or its buffers and strings whole. */
 function datagramBytes(args: readonly unknown[]): number {
-  if (typeof args[1] === 'number' && typeof args[2] === 'number' && args.length >= 4 && typeof args[3] !== 'function') return args[2];
+  if (isSlice(args)) return args[2] as number;
   const parts = Array.isArray(args[0]) ? (args[0] as unknown[]) : [args[0]];
   let bytes = 0;
   for (const part of parts) bytes += typeof part === 'string' ? Buffer.byteLength(part) : ArrayBuffer.isView(part) ? part.byteLength : 0;
