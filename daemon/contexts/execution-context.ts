@@ -52,28 +52,38 @@ const INIT_POLL_MS = 50;
 
 export const WORKER_ENTRY = new URL('./worker/entry.cjs', import.meta.url).href;
 
+/**
+ * What a context reset by its invocation leaves: its temporary directory, which Lambda keeps for the next init
+ * in the same sandbox (spec/runtime.md §1), usable once the thread has exited.
+ */
+export interface ResetSandbox {
+  readonly directory: string;
+  readonly exited: Promise<void>;
+}
+
 export interface ContextOptions {
   readonly memoryMb: number;
-  /** The context's own temporary directory (its TMPDIR), removed with the context. */
+  /** The context's own temporary directory (its TMPDIR), removed with the context unless the context was reset. */
   readonly tmpDirectory: string;
-  readonly onDeath: (context: ExecutionContext) => void;
+  /** Called as the context dies; `reset` is set when an invocation ended it (timeout, crash, exit, fatal error). */
+  readonly onDeath: (context: ExecutionContext, reset: ResetSandbox | null) => void;
 }
 
 export class ExecutionContext {
   readonly memoryMb: number;
-  readonly tmpDirectory: string;
+  #tmpDirectory: string;
   #state = ContextState.Starting;
   /** The function version this context serves, once bound. */
   #versionKey: string | null = null;
   readonly #pool: Piscina;
   readonly #journal = Journal.create();
-  readonly #onDeath: (context: ExecutionContext) => void;
+  readonly #onDeath: ContextOptions['onDeath'];
   /** Set when the context dies: its thread's exit and its directory's removal. */
   #destroyed: Promise<void> | null = null;
 
   constructor(options: ContextOptions) {
     this.memoryMb = options.memoryMb;
-    this.tmpDirectory = options.tmpDirectory;
+    this.#tmpDirectory = options.tmpDirectory;
     this.#onDeath = options.onDeath;
     this.#pool = new Piscina({
       filename: WORKER_ENTRY,
@@ -99,6 +109,22 @@ export class ExecutionContext {
 
   get state(): ContextState {
     return this.#state;
+  }
+
+  get tmpDirectory(): string {
+    return this.#tmpDirectory;
+  }
+
+  /** The function version this context serves; null until bound. */
+  get versionKey(): string | null {
+    return this.#versionKey;
+  }
+
+  /** Takes over a reset context's temporary directory before being bound, as Lambda re-inits in the same sandbox. */
+  adopt(reset: ResetSandbox): void {
+    if (this.#versionKey !== null || this.#state !== ContextState.Frozen) throw new Error('only an unbound, idle context can take over a directory');
+    void removeTree(this.#tmpDirectory);
+    this.#tmpDirectory = reset.directory;
   }
 
   /** Starts the thread and loads the runtime, so that the first invocation only loads the function. */
@@ -157,17 +183,17 @@ export class ExecutionContext {
     let timedOut = false;
     const timeout = this.#armTimeout(() => {
       timedOut = true;
-      this.#die();
+      this.#die(true);
     }, binding !== null, timeoutMs);
     const payload = ownedBytes(task.payload);
     const message: InvokeTask = { kind: 'invoke', ...task, payload, ...(binding === null ? {} : { binding }) };
     try {
       const reply = (await this.#pool.run(message, { transferList: [payload.buffer as ArrayBuffer] })) as InvokeReply;
-      if (reply.discard) this.#die();
+      if (reply.discard) this.#die(true);
       else this.#transition(ContextState.Frozen);
       return { kind: 'reply', reply };
     } catch (error) {
-      this.#die();
+      this.#die(true);
       if (timedOut) return { kind: 'timeout' };
       return classifyThreadError(error as Error);
     } finally {
@@ -204,14 +230,17 @@ export class ExecutionContext {
     return this.#destroyed!;
   }
 
-  #die(): void {
+  /** `reset`: an invocation ended the context, and its directory outlives it (the caller's to reuse or remove). */
+  #die(reset = false): void {
     if (this.#state === ContextState.Dead) return;
     this.#state = ContextState.Dead;
-    this.#destroyed = this.#pool.destroy().then(
-      () => removeTree(this.tmpDirectory),
-      () => removeTree(this.tmpDirectory),
+    const directory = this.#tmpDirectory;
+    const exited = this.#pool.destroy().then(
+      () => undefined,
+      () => undefined,
     );
-    this.#onDeath(this);
+    this.#destroyed = reset ? exited : exited.then(() => removeTree(directory));
+    this.#onDeath(this, reset ? { directory, exited } : null);
   }
 
   #transition(next: ContextState): void {

@@ -10,9 +10,9 @@ import type { Clock, Ids } from '../clock.js';
 import { LIMITS } from '../limits.js';
 import type { InvokeTarget } from '../registry/index.js';
 import { functionEnvironment, logStreamName } from './environment.js';
-import { ContextState, ExecutionContext, type RunReport } from './execution-context.js';
+import { ContextState, ExecutionContext, type ResetSandbox, type RunReport } from './execution-context.js';
 import type { ContextBinding, LogRecord, NetworkBinding } from './messages.js';
-import { resetDirectory } from './scratch.js';
+import { removeTree, resetDirectory } from './scratch.js';
 
 export type { LogRecord } from './messages.js';
 export { JOURNAL_LOG_BYTES } from './journal.js';
@@ -82,6 +82,12 @@ interface WarmContext {
   readonly provisioning?: Provisioning;
 }
 
+/** A reset context's directory, waiting for the next context of its version: dropped after the keep-warm period. */
+interface KeptSandbox extends ResetSandbox {
+  /** When its context died (performance.now()). */
+  readonly since: number;
+}
+
 /** What a provisioned-concurrency config keeps ready, and how far it got. */
 export interface ProvisionedStatus {
   /** Contexts initialised and alive. */
@@ -123,6 +129,12 @@ export class ExecutionContexts {
   /** Provisioned-concurrency configs by their id, and their idle contexts by function version. */
   readonly #provisionings = new Map<string, Provisioning>();
   readonly #provisionedIdle = new Map<string, WarmContext[]>();
+  /**
+   * Per function version, the directories of contexts an invocation reset (timeout, crash, exit, fatal error):
+   * Lambda re-runs the init in the same sandbox, /tmp kept (spec/runtime.md §1), so the version's next new
+   * context takes one over. Oldest first.
+   */
+  readonly #resetSandboxes = new Map<string, KeptSandbox[]>();
   /** One timer for every warm context, due when the longest idle reaches the keep-warm period: not one per invocation. */
   #reaper: NodeJS.Timeout | null = null;
   #closed = false;
@@ -167,6 +179,7 @@ export class ExecutionContexts {
         context = await this.#startContext(configuration.MemorySize);
         threadStartMs = performance.now() - started;
       }
+      await this.#adoptResetSandbox(versionKey, context);
       streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
       binding = this.#binding(target, streamName, context, 'on-demand');
       this.#serving.add(context);
@@ -250,6 +263,11 @@ export class ExecutionContexts {
       this.#warm.delete(key);
       for (const warm of list) void warm.context.destroy();
     }
+    for (const [key, list] of this.#resetSandboxes) {
+      if (!key.startsWith(prefix)) continue;
+      this.#resetSandboxes.delete(key);
+      for (const kept of list) void removeReset(kept);
+    }
   }
 
   /** Ends every context; an invocation still running fails as its thread is terminated. */
@@ -260,7 +278,9 @@ export class ExecutionContexts {
     this.#spares.clear();
     this.#provisionings.clear();
     this.#provisionedIdle.clear();
-    await Promise.all([...this.#live].map((context) => context.destroy()));
+    const kept = [...this.#resetSandboxes.values()].flat();
+    this.#resetSandboxes.clear();
+    await Promise.all([...[...this.#live].map((context) => context.destroy()), ...kept.map(removeReset)]);
   }
 
   #binding(target: InvokeTarget, streamName: string, context: ExecutionContext, initializationType: 'on-demand' | 'provisioned-concurrency'): ContextBinding {
@@ -307,6 +327,7 @@ export class ExecutionContexts {
     const { configuration } = target;
     const context = this.#spares.get(configuration.MemorySize)?.shift() ?? (await this.#startContext(configuration.MemorySize));
     this.#scheduleRefill(configuration.MemorySize);
+    await this.#adoptResetSandbox(provisioning.versionKey, context);
     const streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
     const binding = this.#binding(target, streamName, context, 'provisioned-concurrency');
     this.#serving.add(context);
@@ -393,21 +414,45 @@ export class ExecutionContexts {
     let list = this.#warm.get(versionKey);
     if (list === undefined) this.#warm.set(versionKey, (list = []));
     list.push({ context, logStreamName: streamName, boundAt, idleSince: performance.now() });
+    this.#armReaper();
+  }
+
+  #armReaper(): void {
     this.#reaper ??= setTimeout(() => this.#reapIdle(), this.#options.keepWarmMs).unref();
   }
 
-  /** Ends the contexts idle for the keep-warm period; comes back when the next one will be. */
+  /** Ends the contexts (and drops the reset directories) idle for the keep-warm period; comes back when the next one will be. */
   #reapIdle(): void {
     this.#reaper = null;
     const now = performance.now();
-    let nextDue = Infinity;
-    for (const [key, list] of this.#warm) {
-      // Each list is oldest first.
-      while (list.length > 0 && now - list[0]!.idleSince >= this.#options.keepWarmMs) void list.shift()!.context.destroy();
-      if (list.length === 0) this.#warm.delete(key);
-      else nextDue = Math.min(nextDue, list[0]!.idleSince + this.#options.keepWarmMs);
-    }
+    const { keepWarmMs } = this.#options;
+    const nextDue = Math.min(
+      expire(this.#warm, (warm) => warm.idleSince, keepWarmMs, now, (warm) => void warm.context.destroy()),
+      expire(this.#resetSandboxes, (kept) => kept.since, keepWarmMs, now, (kept) => void removeReset(kept)),
+    );
     if (nextDue !== Infinity && !this.#closed) this.#reaper = setTimeout(() => this.#reapIdle(), Math.max(1, nextDue - now)).unref();
+  }
+
+  #keepResetSandbox(versionKey: string | null, reset: ResetSandbox): void {
+    if (versionKey === null || this.#closed) {
+      void removeReset(reset);
+      return;
+    }
+    let list = this.#resetSandboxes.get(versionKey);
+    if (list === undefined) this.#resetSandboxes.set(versionKey, (list = []));
+    list.push({ ...reset, since: performance.now() });
+    this.#armReaper();
+  }
+
+  /** Gives a new context of `versionKey` the directory of one an invocation reset, once its thread is gone. */
+  async #adoptResetSandbox(versionKey: string, context: ExecutionContext): Promise<void> {
+    const kept = this.#resetSandboxes.get(versionKey)?.shift();
+    if (kept === undefined) return;
+    if (this.#resetSandboxes.get(versionKey)!.length === 0) this.#resetSandboxes.delete(versionKey);
+    await kept.exited;
+    // A context that died meanwhile fails its own invocation; the directory must not be lost with it.
+    if (context.state === ContextState.Frozen) context.adopt(kept);
+    else void removeReset(kept);
   }
 
   #scheduleRefill(memoryMb: number): void {
@@ -438,7 +483,7 @@ export class ExecutionContexts {
     const context = new ExecutionContext({
       memoryMb,
       tmpDirectory,
-      onDeath: (dead) => this.#forget(dead),
+      onDeath: (dead, reset) => this.#forget(dead, reset),
     });
     this.#live.add(context);
     await context.warmUp();
@@ -450,8 +495,9 @@ export class ExecutionContexts {
     return context;
   }
 
-  /** A context that died while idle (a spare or a warm one) must not be handed out. */
-  #forget(dead: ExecutionContext): void {
+  /** A context that died while idle (a spare or a warm one) must not be handed out; a reset one leaves its directory. */
+  #forget(dead: ExecutionContext, reset: ResetSandbox | null): void {
+    if (reset !== null) this.#keepResetSandbox(dead.versionKey, reset);
     this.#live.delete(dead);
     this.#serving.delete(dead);
     for (const provisioning of this.#provisionings.values()) {
@@ -467,6 +513,23 @@ export class ExecutionContexts {
       if (index >= 0) this.#scheduleRefill(memoryMb);
     }
   }
+}
+
+/** Drops the items of each list (oldest first) older than `maxAgeMs`; returns when the next one falls due. */
+function expire<T>(lists: Map<string, T[]>, since: (item: T) => number, maxAgeMs: number, now: number, drop: (item: T) => void): number {
+  let nextDue = Infinity;
+  for (const [key, list] of lists) {
+    while (list.length > 0 && now - since(list[0]!) >= maxAgeMs) drop(list.shift()!);
+    if (list.length === 0) lists.delete(key);
+    else nextDue = Math.min(nextDue, since(list[0]!) + maxAgeMs);
+  }
+  return nextDue;
+}
+
+/** A kept directory nobody took over, removed once its thread is gone. */
+async function removeReset(reset: ResetSandbox): Promise<void> {
+  await reset.exited;
+  await removeTree(reset.directory);
 }
 
 /** One function version's contexts: name, executed version, and the revision it was published with. */

@@ -84,8 +84,30 @@ describe('per-context temporary directory', () => {
     create('tmp-user', 'tmp.handler');
     const written = json((await invoke('tmp-user', { write: 'kept' })).payload);
     const read = json((await invoke('tmp-user', {})).payload);
-    expect(read).toEqual({ tmpdir: written.tmpdir, content: 'kept' });
+    expect(read).toEqual({ tmpdir: written.tmpdir, content: 'kept', invocations: 2 });
     expect(written.tmpdir.startsWith(harness.dataDir)).toBe(true);
+  });
+
+  it('keeps /tmp across a reset, as Lambda re-runs the init in the same sandbox: after a timeout and after an exit', async () => {
+    create('tmp-reset', 'tmp.handler', { Timeout: 1 });
+    const first = json((await invoke('tmp-reset', { write: 'before' })).payload);
+    const timedOut = await invoke('tmp-reset', { write: 'written before the timeout', then: 'hang' });
+    expect(json(timedOut.payload).errorType).toBe('Sandbox.Timedout');
+    const afterTimeout = await invoke('tmp-reset');
+    expect(isColdStart(afterTimeout.log)).toBe(true);
+    // Module state is gone, the files are not, and they are where they were.
+    expect(json(afterTimeout.payload)).toEqual({ tmpdir: first.tmpdir, content: 'written before the timeout', invocations: 1 });
+
+    const exited = await invoke('tmp-reset', { write: 'written before the exit', then: 'exit' });
+    expect(json(exited.payload).errorType).toBe('Runtime.ExitError');
+    expect(json((await invoke('tmp-reset')).payload)).toEqual({ tmpdir: first.tmpdir, content: 'written before the exit', invocations: 1 });
+  });
+
+  it('starts new code with an empty /tmp: a reset sandbox is not kept across a configuration change', async () => {
+    create('tmp-changed', 'tmp.handler', { Timeout: 1 });
+    await invoke('tmp-changed', { write: 'old', then: 'exit' });
+    harness.daemon.service.updateFunctionConfiguration('tmp-changed', { Description: 'changed' });
+    expect(json((await invoke('tmp-changed')).payload)).toMatchObject({ content: null, invocations: 1 });
   });
 });
 

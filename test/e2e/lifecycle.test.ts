@@ -15,19 +15,25 @@ function create(daemon: TestDaemon, name: string, handler: string): void {
 }
 
 describe('keep-warm', () => {
-  it('reaps a context idle past the keep-warm period: the next call is cold and its /tmp is gone', async () => {
+  it('reaps a context idle past the keep-warm period: the next call is cold and its /tmp is gone, as is a reset one', async () => {
     harness = await startDaemon({ 'keep-warm-seconds': '1' });
     create(harness, 'counter', 'counter.handler');
     create(harness, 'tmp-user', 'tmp.handler');
+    create(harness, 'tmp-reset', 'tmp.handler');
     expect(json((await harness.daemon.service.invoke({ functionName: 'counter', payload: event({}) })).payload).count).toBe(1);
     const { tmpdir } = json((await harness.daemon.service.invoke({ functionName: 'tmp-user', payload: event({ write: 'x' }) })).payload);
     expect(existsSync(tmpdir)).toBe(true);
+    // A context its invocation reset leaves its /tmp for the next init; unclaimed, it goes after the same period.
+    const reset = json((await harness.daemon.service.invoke({ functionName: 'tmp-reset', payload: event({ write: 'x' }) })).payload).tmpdir as string;
+    await harness.daemon.service.invoke({ functionName: 'tmp-reset', payload: event({ then: 'exit' }) });
+    expect(existsSync(join(reset, 'note.txt'))).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const after = await harness.daemon.service.invoke({ functionName: 'counter', payload: event({}) });
     expect(json(after.payload).count).toBe(1);
     expect(after.log).toMatch(/\tInit Duration: /);
     // Removal follows the thread's exit; wait on it rather than on a guess.
     await expect.poll(() => existsSync(tmpdir), { timeout: 5_000 }).toBe(false);
+    await expect.poll(() => existsSync(reset), { timeout: 5_000 }).toBe(false);
   });
 
   it('counts the keep-warm period from the last invocation, not the first', async () => {
@@ -47,6 +53,9 @@ describe('stopping', () => {
   it('lets a running invocation finish before the contexts close', async () => {
     harness = await startDaemon();
     create(harness, 'slow', 'slow.handler');
+    // A reset context's directory, kept for the next init, goes with the stop too.
+    create(harness, 'tmp-reset', 'tmp.handler');
+    await harness.daemon.service.invoke({ functionName: 'tmp-reset', payload: event({ write: 'x', then: 'exit' }) });
     const running = harness.daemon.service.invoke({ functionName: 'slow', payload: event({ ms: 300 }) });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const stopped = harness.daemon.stop();
