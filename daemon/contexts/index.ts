@@ -135,6 +135,8 @@ export class ExecutionContexts {
    * context takes one over. Oldest first.
    */
   readonly #resetSandboxes = new Map<string, KeptSandbox[]>();
+  /** Reset directories taken for a new context, waiting for their old thread to exit: close() removes them too. */
+  readonly #adopting = new Set<KeptSandbox>();
   /** One timer for every warm context, due when the longest idle reaches the keep-warm period: not one per invocation. */
   #reaper: NodeJS.Timeout | null = null;
   #closed = false;
@@ -278,8 +280,9 @@ export class ExecutionContexts {
     this.#spares.clear();
     this.#provisionings.clear();
     this.#provisionedIdle.clear();
-    const kept = [...this.#resetSandboxes.values()].flat();
+    const kept = [...this.#resetSandboxes.values()].flat().concat([...this.#adopting]);
     this.#resetSandboxes.clear();
+    this.#adopting.clear();
     await Promise.all([...[...this.#live].map((context) => context.destroy()), ...kept.map(removeReset)]);
   }
 
@@ -449,8 +452,10 @@ export class ExecutionContexts {
     const kept = this.#resetSandboxes.get(versionKey)?.shift();
     if (kept === undefined) return;
     if (this.#resetSandboxes.get(versionKey)!.length === 0) this.#resetSandboxes.delete(versionKey);
+    this.#adopting.add(kept);
     await kept.exited;
-    // A context that died meanwhile fails its own invocation; the directory must not be lost with it.
+    // close() meanwhile has removed it; a context that died meanwhile fails its own invocation.
+    if (!this.#adopting.delete(kept)) return;
     if (context.state === ContextState.Frozen) context.adopt(kept);
     else void removeReset(kept);
   }

@@ -105,8 +105,12 @@ describe('per-context temporary directory', () => {
 
   it('starts new code with an empty /tmp: a reset sandbox is not kept across a configuration change', async () => {
     create('tmp-changed', 'tmp.handler', { Timeout: 1 });
-    await invoke('tmp-changed', { write: 'old', then: 'exit' });
+    const { tmpdir } = json((await invoke('tmp-changed', { write: 'old' })).payload);
+    await invoke('tmp-changed', { then: 'exit' });
+    expect(existsSync(tmpdir)).toBe(true);
     harness.daemon.service.updateFunctionConfiguration('tmp-changed', { Description: 'changed' });
+    // The old version's kept directory goes with the change, not only after the keep-warm period.
+    await expect.poll(() => existsSync(tmpdir), { timeout: 5_000 }).toBe(false);
     expect(json((await invoke('tmp-changed')).payload)).toMatchObject({ content: null, invocations: 1 });
   });
 });

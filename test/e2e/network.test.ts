@@ -106,7 +106,10 @@ describe('a function outside any VPC', () => {
     expect(await attempt('outside', 'net', INTERNET, ports.echo)).toMatchObject({ ok: 'echo ping' });
     expect(await attempt('outside', 'tls', INTERNET, ports.tls)).toMatchObject({ ok: expect.stringMatching(/^tls TLSv1\.[23]$/) });
     expect(await attempt('outside', 'udp', INTERNET, ports.udp)).toMatchObject({ ok: 'sent 8' });
+    const before = received.internetUdp.length;
     expect(await attempt('outside', 'udp-connected', INTERNET, ports.udp)).toMatchObject({ ok: `sent 18 to ${INTERNET}:${ports.udp}` });
+    await until(() => received.internetUdp.length > before);
+    expect(received.internetUdp.slice(before)).toEqual(['connected datagram']);
   });
 
   it('cannot reach a VPC host: the connection times out and the log says why', async () => {

@@ -41,9 +41,9 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
     new Promise((resolve, reject) => lookup(hostname, options, (error, address, family) => (error === null ? resolve(Array.isArray(address) ? address : { address, family }) : reject(error))));
 
   /** Resolves a name through the guarded lookup; an IP literal as it is. */
-  const resolveHost = (host: string, then: (error: Error | null, address?: string) => void): void => {
+  const resolveHost = (host: string, then: (error: Error | null, address?: string) => void, family: 4 | 6 = 4): void => {
     if (net.isIP(host) !== 0) return then(null, host);
-    lookup(host, { family: 4 }, (error, address) => then(error, address as string | undefined));
+    lookup(host, { family }, (error, address) => then(error, address as string | undefined));
   };
 
   const realConnect = net.Socket.prototype.connect as (this: net.Socket, ...args: unknown[]) => net.Socket;
@@ -92,6 +92,8 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
    * nothing on a real network either), and its datagrams are dropped.
    */
   const connectedTo = new WeakMap<dgram.Socket, { readonly address: string; readonly port: number; readonly blocked: boolean }>();
+  /** Sockets whose connect is waiting on its lookup: a second connect is refused, as Node refuses it. */
+  const connecting = new WeakSet<dgram.Socket>();
 
   const realUdpConnect = dgram.Socket.prototype.connect as (this: dgram.Socket, ...args: unknown[]) => void;
   dgram.Socket.prototype.connect = function guardedUdpConnect(this: dgram.Socket, port: number, address?: string | Callback, callback?: Callback): void {
@@ -99,27 +101,43 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
     const portNumber = Number(port);
     // Bad ports are Node's to refuse, synchronously, as it does.
     if (!Number.isInteger(portNumber) || portNumber <= 0 || portNumber > 65535) return realUdpConnect.call(this, port, address, callback);
-    if (connectedTo.has(this)) throw Object.assign(new Error('Already connected'), { code: 'ERR_SOCKET_DGRAM_IS_CONNECTED' });
-    const requested = typeof address === 'string' ? address : (this as { type?: string }).type === 'udp6' ? '::1' : '127.0.0.1';
-    resolveHost(requested === 'localhost' ? '127.0.0.1' : requested, (error, resolved) => {
-      if (error !== null || resolved === undefined) {
-        const failure = error ?? new Error(`getaddrinfo ENOTFOUND ${requested}`);
-        process.nextTick(() => (done === undefined ? this.emit('error', failure) : done(failure)));
-        return;
-      }
-      const verdict = connectVerdict(placement, { protocol: 'udp', address: resolved, port: portNumber });
-      if (verdict.allow) {
-        connectedTo.set(this, { address: resolved, port: portNumber, blocked: false });
-        realUdpConnect.call(this, verdict.port, verdict.host, ...(done === undefined ? [] : [done]));
-        return;
-      }
-      report(`${verdict.reason}; its datagrams are dropped`);
-      connectedTo.set(this, { address: resolved, port: portNumber, blocked: true });
-      if (done !== undefined) this.once('connect', done);
-      const connected = (): boolean => this.emit('connect');
-      if (isBound(this)) process.nextTick(connected);
-      else this.bind(0, connected); // as a real connect binds an unbound socket
-    });
+    if (connectedTo.has(this) || connecting.has(this)) throw Object.assign(new Error('Already connected'), { code: 'ERR_SOCKET_DGRAM_IS_CONNECTED' });
+    const family = (this as { type?: string }).type === 'udp6' ? 6 : 4;
+    const loopback = family === 6 ? '::1' : '127.0.0.1';
+    const requested = typeof address === 'string' ? address : loopback;
+    const fail = (failure: Error): void => void process.nextTick(() => (done === undefined ? this.emit('error', failure) : done(failure)));
+    connecting.add(this);
+    resolveHost(
+      requested === 'localhost' ? loopback : requested,
+      (error, resolved) => {
+        connecting.delete(this);
+        if (error !== null || resolved === undefined) return fail(error ?? new Error(`getaddrinfo ENOTFOUND ${requested}`));
+        const verdict = connectVerdict(placement, { protocol: 'udp', address: resolved, port: portNumber });
+        if (verdict.allow) {
+          // Connected once the real connect says so: a failed one leaves the socket as it was.
+          realUdpConnect.call(this, verdict.port, verdict.host, (failure?: Error) => {
+            if (failure != null) return done === undefined ? this.emit('error', failure) : done(failure);
+            connectedTo.set(this, { address: resolved, port: portNumber, blocked: false });
+            done?.();
+          });
+          return;
+        }
+        report(`${verdict.reason}; its datagrams are dropped`);
+        connectedTo.set(this, { address: resolved, port: portNumber, blocked: true });
+        this.once('close', () => connectedTo.delete(this));
+        if (done !== undefined) this.once('connect', done);
+        const connected = (): boolean => this.emit('connect');
+        if (isBound(this)) return void process.nextTick(connected);
+        // As a real connect binds an unbound socket, or waits for a bind already under way.
+        try {
+          this.bind(0, connected);
+        } catch (bindError) {
+          if ((bindError as NodeJS.ErrnoException).code !== 'ERR_SOCKET_ALREADY_BOUND') throw bindError;
+          this.once('listening', connected);
+        }
+      },
+      family,
+    );
   } as typeof dgram.Socket.prototype.connect;
 
   const realRemoteAddress = dgram.Socket.prototype.remoteAddress as (this: dgram.Socket) => net.AddressInfo;
@@ -137,24 +155,27 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
 
   const realSend = dgram.Socket.prototype.send as (this: dgram.Socket, ...args: unknown[]) => void;
   dgram.Socket.prototype.send = function guardedSend(this: dgram.Socket, ...args: unknown[]): void {
-    // send(msg, [offset, length,] port, address, callback): the address and port sit after any offset/length.
-    const at = isSlice(args) ? 3 : 1;
-    const port = args[at];
     const callback = args.find((arg) => typeof arg === 'function') as Callback | undefined;
     // As a real send does, a dropped datagram reports its length as sent, and later, never during send().
-    const drop = (): void => void process.nextTick(() => callback?.(null, datagramBytes(args)));
-    if (typeof port !== 'number' && typeof port !== 'string') {
-      // A connected socket: its destination was judged when it connected.
-      if (connectedTo.get(this)?.blocked === true) return drop();
+    const drop = (sliced: boolean): void => void process.nextTick(() => callback?.(null, datagramBytes(args, sliced)));
+    const connected = connectedTo.get(this);
+    if (connected !== undefined) {
+      // send(msg, [offset, length,] callback): its destination was judged when it connected.
+      if (connected.blocked) return drop(typeof args[1] === 'number' && typeof args[2] === 'number');
       return realSend.apply(this, args);
     }
+    // send(msg, [offset, length,] port, address, callback): the address and port sit after any offset/length.
+    const sliced = isSlice(args);
+    const at = sliced ? 3 : 1;
+    const port = args[at];
+    if (typeof port !== 'number' && typeof port !== 'string') return realSend.apply(this, args); // Node's to refuse
     const host = typeof args[at + 1] === 'string' ? (args[at + 1] as string) : '127.0.0.1';
     resolveHost(host === 'localhost' ? '127.0.0.1' : host, (error, address) => {
       if (error !== null || address === undefined) return callback?.(error);
       const verdict = connectVerdict(placement, { protocol: 'udp', address, port: Number(port) });
       if (!verdict.allow) {
         report(`${verdict.reason}; the datagram is dropped`);
-        return drop();
+        return drop(sliced);
       }
       const rewritten = [...args];
       rewritten[at] = verdict.port;
@@ -170,8 +191,8 @@ function isSlice(args: readonly unknown[]): boolean {
 }
 
 /** The bytes a send() call carries: its offset/length slice, or its buffers and strings whole. */
-function datagramBytes(args: readonly unknown[]): number {
-  if (isSlice(args)) return args[2] as number;
+function datagramBytes(args: readonly unknown[], sliced: boolean): number {
+  if (sliced) return args[2] as number;
   const parts = Array.isArray(args[0]) ? (args[0] as unknown[]) : [args[0]];
   let bytes = 0;
   for (const part of parts) bytes += typeof part === 'string' ? Buffer.byteLength(part) : ArrayBuffer.isView(part) ? part.byteLength : 0;
