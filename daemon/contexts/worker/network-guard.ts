@@ -116,7 +116,7 @@ export function installNetworkGuard(binding: NetworkBinding, warn: (message: str
         if (verdict.allow) {
           // Connected once the real connect says so: a failed one leaves the socket as it was.
           realUdpConnect.call(this, verdict.port, verdict.host, (failure?: Error) => {
-            if (failure != null) return done === undefined ? this.emit('error', failure) : done(failure);
+            if (failure != null) return fail(failure);
             connectedTo.set(this, { address: resolved, port: portNumber, blocked: false });
             done?.();
           });
