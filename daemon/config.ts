@@ -45,6 +45,11 @@ export interface Config {
   readonly watchDirectories: 'on' | 'off';
   /** `off`: no /metrics and nothing recorded for it. */
   readonly metrics: 'on' | 'off';
+  /**
+   * `process`: each function version's contexts in a sandboxed runner process of their own; `thread`: worker
+   * threads of the daemon's process, no isolation (trusted code only).
+   */
+  readonly isolation: 'process' | 'thread';
   /** Credentials given in the environment; otherwise the daemon generates and keeps its own. */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
 }
@@ -105,6 +110,13 @@ function oneOf<T extends string>(values: readonly T[]) {
   };
 }
 
+/** Runner processes need a POSIX host: their channel is an inherited Unix socket. */
+function isolation(raw: string, name: string): Config['isolation'] {
+  const mode = oneOf(['process', 'thread'] as const)(raw, name);
+  if (mode === 'process' && process.platform === 'win32') throw new ConfigError(`${name} process needs Linux or macOS; this host can only give thread`);
+  return mode;
+}
+
 function optionalFile(raw: string): string {
   return raw === '' ? '' : resolve(raw);
 }
@@ -137,6 +149,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'vpcConnectTimeoutMs', flag: 'vpc-connect-timeout-ms', env: 'LAMBDAD_VPC_CONNECT_TIMEOUT_MS', help: 'a connection the network policy blocks fails with ETIMEDOUT after this long', parse: integerIn(1, 900_000) },
   { key: 'watchDirectories', flag: 'watch-directories', env: 'LAMBDAD_WATCH_DIRECTORIES', help: "on: code from a directory is hot-reloaded unless Watch=false; off: only with Watch=true", parse: oneOf(['on', 'off'] as const) },
   { key: 'metrics', flag: 'metrics', env: 'LAMBDAD_METRICS', help: 'on: record and serve /metrics; off: neither', parse: oneOf(['on', 'off'] as const) },
+  { key: 'isolation', flag: 'isolation', env: 'LAMBDAD_ISOLATION', help: 'process: each function version in a sandboxed runner process; thread: in the daemon (trusted code only)', parse: isolation },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
   { key: 'tlsKey', flag: 'tls-key', env: 'LAMBDAD_TLS_KEY', help: 'PEM private key of --tls-cert', parse: optionalFile },
 ]);
@@ -162,6 +175,7 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   vpcConnectTimeoutMs: '127000',
   watchDirectories: 'off',
   metrics: 'on',
+  isolation: 'process',
   tlsCert: '',
   tlsKey: '',
 });

@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { randomIds, systemClock, type Clock, type Ids } from './clock.js';
 import type { Config } from './config.js';
 import { ConcurrencyScheduler } from './concurrency/index.js';
-import { ExecutionContexts } from './contexts/index.js';
+import { ExecutionContexts, shapeOf, type ContextShape } from './contexts/index.js';
+import { processContexts } from './contexts/runner/index.js';
+import { Authorizer } from './sessions/authorization.js';
+import { RoleSessions } from './sessions/index.js';
+import { threadContexts } from './contexts/thread-contexts.js';
 import { AsyncInvocations } from './invoke/async/index.js';
 import { DestinationDelivery } from './invoke/async/delivery.js';
 import { Invoker, resourceOf } from './invoke/index.js';
@@ -89,8 +93,22 @@ export class Daemon {
     // The sandbox's own services stay reachable whatever the function's network: lambdad's X-Ray collector.
     const exempt = tracing.address === null ? [] : [tracing.address];
     const logs = new LogStore(config.dataDir, config.logBytesPerFunction);
+    const workDirectory = join(config.dataDir, 'contexts');
+    const factory = config.isolation === 'thread'
+      ? threadContexts(workDirectory, ids)
+      : processContexts({ workDirectory, keepWarmMs: config.keepWarmMs, ids, onMissing: (missing) => log('isolation-degraded', { missing: missing.join('; ') }) });
+    const sessions = new RoleSessions(clock);
+    // Where a function's AWS SDK finds lambdad: known once the port is bound, before any function runs.
+    let endpoint = '';
     const contexts = new ExecutionContexts({
-      workDirectory: join(config.dataDir, 'contexts'),
+      factory,
+      credentials: (target) => {
+        const session = sessions.issue(target.configuration.Role, target.configuration.FunctionName);
+        return {
+          expiresAt: session.expiresAt,
+          variables: { AWS_ACCESS_KEY_ID: session.accessKeyId, AWS_SECRET_ACCESS_KEY: session.secretAccessKey, AWS_SESSION_TOKEN: session.sessionToken, AWS_ENDPOINT_URL: endpoint },
+        };
+      },
       region: config.region,
       keepWarmMs: config.keepWarmMs,
       spareWorkers: config.spareWorkers,
@@ -117,11 +135,12 @@ export class Daemon {
     const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', log, network });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
-    const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock) : null;
+    const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock, sessions) : null;
+    const authorizer = new Authorizer(config.region, config.accountId);
     if (metrics !== null) http.route(METRICS_PATH, metricsEndpoint(metrics, verifier, config.metricsAuth === 'sigv4'));
-    const protocol = new ProtocolServer(service, verifier);
+    const protocol = new ProtocolServer(service, verifier, authorizer);
     protocol.attach(http.server);
-    const rest = new RestApi(service, verifier, ids);
+    const rest = new RestApi(service, verifier, authorizer, ids);
     http.fallback((request, response) => rest.handle(request, response));
     let address;
     try {
@@ -138,8 +157,9 @@ export class Daemon {
     }
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const scheme = config.tlsCert === '' ? 'http' : 'https';
-    codeLinks.baseUrl = `${scheme}://${host}:${address.port}`;
-    const daemon = new Daemon({ config, url: `${scheme}://${host}:${address.port}`, registry, logs, contexts, invoker, http, protocol, service, log, events, queues, tracing, network });
+    endpoint = `${scheme}://${host}:${address.port}`;
+    codeLinks.baseUrl = endpoint;
+    const daemon = new Daemon({ config, url: endpoint, registry, logs, contexts, invoker, http, protocol, service, log, events, queues, tracing, network });
     events.start(
       (event) => service.attemptEvent(event),
       new DestinationDelivery({
@@ -156,8 +176,8 @@ export class Daemon {
     );
 
     // Spare contexts for the memory sizes in use start in the background: serving does not wait for them.
-    const memorySizes = [LIMITS.memoryDefaultMb, ...daemon.#memorySizesInUse()];
-    void contexts.prepare(memorySizes).catch((error: Error) => log('spares-failed', { error: error.message }));
+    const shapes = [{ memoryMb: LIMITS.memoryDefaultMb, tmpMb: LIMITS.ephemeralStorageDefaultMb }, ...daemon.#shapesInUse()];
+    void contexts.prepare(shapes).catch((error: Error) => log('spares-failed', { error: error.message }));
     service.restoreProvisionedConcurrency();
     service.watchCode();
     log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount });
@@ -188,15 +208,15 @@ export class Daemon {
     return this.#stopping;
   }
 
-  #memorySizesInUse(): number[] {
-    const sizes = new Set<number>();
+  #shapesInUse(): ContextShape[] {
+    const shapes: ContextShape[] = [];
     let marker: string | undefined;
     do {
       const page = this.service.listFunctions(marker === undefined ? {} : { Marker: marker });
-      for (const fn of page.Functions) sizes.add(fn.MemorySize);
+      for (const fn of page.Functions) shapes.push(shapeOf(fn));
       marker = page.NextMarker;
     } while (marker !== undefined);
-    return [...sizes];
+    return shapes;
   }
 }
 

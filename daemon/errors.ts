@@ -35,6 +35,10 @@ export const ERRORS = Object.freeze({
   IncompleteSignatureException: { status: 400, type: 'User', messageField: 'message' },
   InvalidSignatureException: { status: 403, type: 'User', messageField: 'message' },
   UnrecognizedClientException: { status: 403, type: 'User', messageField: 'message' },
+  /** A role session's credentials past their expiry (STS's wording). */
+  ExpiredTokenException: { status: 403, type: 'User', messageField: 'message' },
+  /** A function's execution-role session calling an operation beyond the data plane. */
+  AccessDeniedException: { status: 403, type: 'User', messageField: 'Message' },
 } as const satisfies Record<string, ErrorRow>);
 
 export type ErrorName = keyof typeof ERRORS;

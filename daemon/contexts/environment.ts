@@ -1,31 +1,28 @@
 /** The environment a function sees: its own variables plus Lambda's reserved ones (spec/runtime.md §2). */
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FunctionConfiguration } from '../registry/index.js';
-import { WORKER_ENTRY } from './execution-context.js';
+import type { FunctionPaths } from './execution-context.js';
 
 export interface EnvironmentInputs {
   readonly configuration: FunctionConfiguration;
   readonly executedVersion: string;
   readonly region: string;
-  readonly codeDirectory: string;
-  /** The function's layers, extracted, in its order. */
-  readonly layerDirectories: readonly string[];
+  /** Its code, layers and temporary directory, as the context sees them. */
+  readonly paths: FunctionPaths;
   readonly logStreamName: string;
-  readonly tmpDirectory: string;
+  /** The execution role's session (AWS_ACCESS_KEY_ID, …) and lambdad's endpoint (AWS_ENDPOINT_URL). */
+  readonly credentials?: Readonly<Record<string, string>>;
   /** `provisioned-concurrency` for contexts initialised ahead; `on-demand` otherwise. */
   readonly initializationType?: 'on-demand' | 'provisioned-concurrency';
   /** lambdad's X-Ray collector, `host:port`. */
   readonly xrayDaemonAddress?: string;
 }
 
-const RUNTIME_DIRECTORY = dirname(fileURLToPath(WORKER_ENTRY));
-
 export function functionEnvironment(inputs: EnvironmentInputs): Record<string, string> {
-  const { configuration, codeDirectory } = inputs;
+  const { configuration, paths } = inputs;
+  const { codeDirectory } = paths;
   // Lambda unzips layers into /opt in order, a later one overwriting an earlier one's files: here each layer
   // stays in its own directory and a later one comes first on the module search path (its packages win).
-  const layersFirstLast = [...inputs.layerDirectories].reverse();
+  const layersFirstLast = [...paths.layerDirectories].reverse();
   const nodeMajor = configuration.Runtime.replace(/^nodejs(\d+)\.x$/, 'node$1');
   return {
     // Lambda's defaults for variables a function may set itself…
@@ -33,14 +30,16 @@ export function functionEnvironment(inputs: EnvironmentInputs): Record<string, s
     PATH: ['/usr/local/bin:/usr/bin:/bin', ...layersFirstLast.map((layer) => `${layer}/bin`)].join(':'),
     NODE_PATH: [...layersFirstLast.flatMap((layer) => [`${layer}/nodejs/${nodeMajor}/node_modules`, `${layer}/nodejs/node_modules`]), `${codeDirectory}/node_modules`].join(':'),
     // Each context has its own temporary directory, standing in for Lambda's /tmp.
-    TMPDIR: inputs.tmpDirectory,
-    TMP: inputs.tmpDirectory,
-    TEMP: inputs.tmpDirectory,
+    TMPDIR: paths.tmpDirectory,
+    TMP: paths.tmpDirectory,
+    TEMP: paths.tmpDirectory,
+    ...(paths.home === undefined ? {} : { HOME: paths.home }),
     // What the X-Ray SDK does with no active segment (outside a handler): log, not throw; and where it sends.
     AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
     ...(inputs.xrayDaemonAddress === undefined ? {} : xrayDaemon(inputs.xrayDaemonAddress)),
     ...configuration.Environment?.Variables,
     // …and the reserved ones, which it cannot.
+    ...inputs.credentials,
     _HANDLER: configuration.Handler,
     AWS_REGION: inputs.region,
     AWS_DEFAULT_REGION: inputs.region,
@@ -52,7 +51,7 @@ export function functionEnvironment(inputs: EnvironmentInputs): Record<string, s
     AWS_LAMBDA_LOG_STREAM_NAME: inputs.logStreamName,
     AWS_LAMBDA_INITIALIZATION_TYPE: inputs.initializationType ?? 'on-demand',
     LAMBDA_TASK_ROOT: codeDirectory,
-    LAMBDA_RUNTIME_DIR: RUNTIME_DIRECTORY,
+    LAMBDA_RUNTIME_DIR: paths.runtimeDirectory,
     TZ: ':UTC',
   };
 }

@@ -2,9 +2,15 @@
  * One execution context: a worker thread run by its own single-thread Piscina pool. The pool gives us the
  * task protocol, Atomics-based freezing between tasks, transfer of bytes, and termination on abort; having
  * one per context gives each context its own heap limit, and lets a context be reaped or discarded exactly.
+ * Under `thread` isolation it lives in the daemon's process; under `process` isolation, in a runner process
+ * (runner/), where the daemon reaches it through a RunnerContext.
  */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { LIMITS } from '../limits.js';
+import type { InvokeTarget } from '../registry/index.js';
+import type { ContextShape } from './index.js';
 import { Journal } from './journal.js';
 import { removeTree } from './scratch.js';
 import type { ContextBinding, InitReply, InvokeReply, InvokeTask, LogRecord, WorkerTask } from './messages.js';
@@ -24,11 +30,19 @@ const TRANSITIONS: Readonly<Record<ContextState, readonly ContextState[]>> = {
   [ContextState.Dead]: [],
 };
 
+/** The state after `from` → `next`; throws on a transition the table does not allow. */
+export function transition(from: ContextState, next: ContextState): ContextState {
+  if (!TRANSITIONS[from].includes(next)) throw new Error(`execution context cannot go from ${from} to ${next}`);
+  return next;
+}
+
 /** How an invocation left the thread, when the thread itself did not answer. */
 export type ThreadFailure =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'out-of-memory' }
   | { readonly kind: 'exit'; readonly exitCode: number }
+  /** The runner process died of a signal (native crash, abort, a kill); `outOfMemory` when its memory limit killed it. */
+  | { readonly kind: 'signal'; readonly signal: string; readonly outOfMemory: boolean }
   | { readonly kind: 'crash'; readonly error: Error };
 
 export type RunResult = { readonly kind: 'reply'; readonly reply: InvokeReply } | ThreadFailure;
@@ -51,6 +65,45 @@ const WORKER_NICE_INCREMENT = 10;
 const INIT_POLL_MS = 50;
 
 export const WORKER_ENTRY = new URL('./worker/entry.cjs', import.meta.url).href;
+export const RUNTIME_DIRECTORY = dirname(fileURLToPath(WORKER_ENTRY));
+
+/** Where a bound context finds its function, as the function's environment names them. */
+export interface FunctionPaths {
+  readonly codeDirectory: string;
+  /** The function's layers in its order: each its own directory, or one merged `/opt`. */
+  readonly layerDirectories: readonly string[];
+  readonly tmpDirectory: string;
+  /** lambdad's runtime files (LAMBDA_RUNTIME_DIR). */
+  readonly runtimeDirectory: string;
+  /** The function's HOME, where its sandbox has one. */
+  readonly home?: string;
+}
+
+/** What the execution contexts' manager asks of a context, whichever process it lives in. */
+export interface ExecutionContext {
+  readonly shape: ContextShape;
+  readonly state: ContextState;
+  /** The function version this context serves; null until bound. */
+  readonly versionKey: string | null;
+  /** Takes over a reset context's temporary directory before being bound, as Lambda re-inits in the same sandbox. */
+  adopt(reset: ResetSandbox): void;
+  /** Makes the function of `target` reachable from the context, before it is bound; returns its paths there. */
+  enter(versionKey: string, target: InvokeTarget): Promise<FunctionPaths>;
+  /** Starts the context and loads the runtime, so that the first invocation only loads the function. */
+  warmUp(): Promise<void>;
+  initialize(versionKey: string, binding: ContextBinding, limitMs: number): Promise<InitResult>;
+  run(versionKey: string, binding: ContextBinding | null, task: RunTask, timeoutMs: number): Promise<RunReport>;
+  /** Ends the context; resolves once it is gone, with its temporary directory unless reset. */
+  destroy(): Promise<void>;
+}
+
+export type RunTask = Omit<InvokeTask, 'binding' | 'kind'>;
+
+export interface InitResult {
+  readonly reply: InitReply;
+  readonly initLogs: readonly LogRecord[];
+  readonly initDurationMs?: number;
+}
 
 /**
  * What a context reset by its invocation leaves: its temporary directory, which Lambda keeps for the next init
@@ -62,16 +115,19 @@ export interface ResetSandbox {
 }
 
 export interface ContextOptions {
-  readonly memoryMb: number;
-  /** The context's own temporary directory (its TMPDIR), removed with the context unless the context was reset. */
+  readonly shape: ContextShape;
+  /** The context's temporary directory (its TMPDIR), removed with the context unless the context was reset. */
   readonly tmpDirectory: string;
+  /** False where the directory is not the context's alone (a runner's /tmp): it is then never removed or kept. */
+  readonly ownsDirectory?: boolean;
   /** Called as the context dies; `reset` is set when an invocation ended it (timeout, crash, exit, fatal error). */
   readonly onDeath: (context: ExecutionContext, reset: ResetSandbox | null) => void;
 }
 
-export class ExecutionContext {
-  readonly memoryMb: number;
+export class ThreadContext implements ExecutionContext {
+  readonly shape: ContextShape;
   #tmpDirectory: string;
+  readonly #ownsDirectory: boolean;
   #state = ContextState.Starting;
   /** The function version this context serves, once bound. */
   #versionKey: string | null = null;
@@ -82,8 +138,9 @@ export class ExecutionContext {
   #destroyed: Promise<void> | null = null;
 
   constructor(options: ContextOptions) {
-    this.memoryMb = options.memoryMb;
+    this.shape = options.shape;
     this.#tmpDirectory = options.tmpDirectory;
+    this.#ownsDirectory = options.ownsDirectory ?? true;
     this.#onDeath = options.onDeath;
     this.#pool = new Piscina({
       filename: WORKER_ENTRY,
@@ -100,7 +157,7 @@ export class ExecutionContext {
       niceIncrement: WORKER_NICE_INCREMENT,
       // Never the daemon's environment: the binding brings the function's own.
       env: {},
-      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+      resourceLimits: { maxOldGenerationSizeMb: options.shape.memoryMb },
       workerData: { journal: this.#journal.buffer },
     });
     // Without a listener, a worker error outside a task would crash the daemon.
@@ -120,14 +177,16 @@ export class ExecutionContext {
     return this.#versionKey;
   }
 
-  /** Takes over a reset context's temporary directory before being bound, as Lambda re-inits in the same sandbox. */
   adopt(reset: ResetSandbox): void {
     if (this.#versionKey !== null || this.#state !== ContextState.Frozen) throw new Error('only an unbound, idle context can take over a directory');
     void removeTree(this.#tmpDirectory);
     this.#tmpDirectory = reset.directory;
   }
 
-  /** Starts the thread and loads the runtime, so that the first invocation only loads the function. */
+  enter(_versionKey: string, target: InvokeTarget): Promise<FunctionPaths> {
+    return Promise.resolve({ codeDirectory: target.codeDirectory, layerDirectories: target.layerDirectories, tmpDirectory: this.#tmpDirectory, runtimeDirectory: RUNTIME_DIRECTORY });
+  }
+
   async warmUp(): Promise<void> {
     try {
       await this.#pool.run({ kind: 'warm-up' } satisfies WorkerTask);
@@ -142,7 +201,7 @@ export class ExecutionContext {
    * Binds the context to `versionKey` and runs the function's init now, within `limitMs` (provisioned
    * concurrency). A context whose init fails or runs over is dead afterwards.
    */
-  async initialize(versionKey: string, binding: ContextBinding, limitMs: number): Promise<{ reply: InitReply; initLogs: readonly LogRecord[]; initDurationMs?: number }> {
+  async initialize(versionKey: string, binding: ContextBinding, limitMs: number): Promise<InitResult> {
     if (this.#versionKey !== null) throw new Error(`context of ${this.#versionKey} cannot be initialised again`);
     this.#transition(ContextState.Busy);
     this.#versionKey = versionKey;
@@ -166,13 +225,13 @@ export class ExecutionContext {
   }
 
   /** Runs one invocation; the first binds the context to `versionKey` and must bring the binding. */
-  async run(versionKey: string, binding: ContextBinding | null, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunReport> {
+  async run(versionKey: string, binding: ContextBinding | null, task: RunTask, timeoutMs: number): Promise<RunReport> {
     const result = await this.#run(versionKey, binding, task, timeoutMs);
     const { initLogs, logs, dropped, initDurationMs, peakMemoryBytes } = this.#journal.drain();
     return { result, initLogs, logs, droppedLogs: dropped, peakMemoryBytes, ...(initDurationMs === undefined ? {} : { initDurationMs }) };
   }
 
-  async #run(versionKey: string, binding: ContextBinding | null, task: Omit<InvokeTask, 'binding' | 'kind'>, timeoutMs: number): Promise<RunResult> {
+  async #run(versionKey: string, binding: ContextBinding | null, task: RunTask, timeoutMs: number): Promise<RunResult> {
     if (this.#versionKey === null ? binding === null : this.#versionKey !== versionKey) {
       throw new Error(`context of ${this.#versionKey ?? 'no version'} cannot run ${versionKey}${binding === null ? ' without a binding' : ''}`);
     }
@@ -224,7 +283,6 @@ export class ExecutionContext {
     return { cancel: () => clearTimeout(timer) };
   }
 
-  /** Ends the context; resolves once its thread has exited and its temporary directory is gone. */
   destroy(): Promise<void> {
     this.#die();
     return this.#destroyed!;
@@ -239,13 +297,13 @@ export class ExecutionContext {
       () => undefined,
       () => undefined,
     );
-    this.#destroyed = reset ? exited : exited.then(() => removeTree(directory));
-    this.#onDeath(this, reset ? { directory, exited } : null);
+    const keep = reset && this.#ownsDirectory;
+    this.#destroyed = keep || !this.#ownsDirectory ? exited : exited.then(() => removeTree(directory));
+    this.#onDeath(this, keep ? { directory, exited } : null);
   }
 
   #transition(next: ContextState): void {
-    if (!TRANSITIONS[this.#state].includes(next)) throw new Error(`execution context cannot go from ${this.#state} to ${next}`);
-    this.#state = next;
+    this.#state = transition(this.#state, next);
   }
 }
 

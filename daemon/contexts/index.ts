@@ -4,25 +4,61 @@
  * takes a spare context (thread already started, runtime loaded) of the right memory size, or starts one;
  * idle on-demand contexts are reaped after the keep-warm period.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Clock, Ids } from '../clock.js';
 import { LIMITS } from '../limits.js';
+import { SESSION_RENEW_MARGIN_MS } from '../sessions/index.js';
 import type { InvokeTarget } from '../registry/index.js';
 import { functionEnvironment, logStreamName } from './environment.js';
-import { ContextState, ExecutionContext, type ResetSandbox, type RunReport } from './execution-context.js';
+import { ContextState, type ExecutionContext, type FunctionPaths, type ResetSandbox, type RunReport } from './execution-context.js';
 import type { ContextBinding, LogRecord, NetworkBinding } from './messages.js';
-import { removeTree, resetDirectory } from './scratch.js';
+import { removeTree } from './scratch.js';
 
 export type { LogRecord } from './messages.js';
+export type { ExecutionContext } from './execution-context.js';
 export { JOURNAL_LOG_BYTES } from './journal.js';
 
 /** A refill stops after this many rounds of starting threads, so failing starts cannot loop forever. */
 const REFILL_ROUNDS = 4;
 
+/** Where contexts are started: threads of the daemon (`thread` isolation) or of sandboxed runners (`process`). */
+export interface ContextFactory {
+  /**
+   * Starts a context of `shape` (not yet warmed up). `versionKey` is the version it is started for, or null
+   * for a spare; `onDeath` is called as it dies, with what a reset leaves.
+   */
+  start(shape: ContextShape, versionKey: string | null, onDeath: (context: ExecutionContext, reset: ResetSandbox | null) => void): ExecutionContext;
+  /**
+   * True where a new context of this version should start beside the version's others rather than take a
+   * spare: under process isolation, in the version's runner, whose /tmp a reset context left behind.
+   */
+  servesVersion(versionKey: string): boolean;
+  /** After every context is destroyed: what the factory itself holds. */
+  close(): Promise<void>;
+}
+
+/** What a context is started with, before it knows its function: spares are kept per shape. */
+export interface ContextShape {
+  readonly memoryMb: number;
+  /** The size of its /tmp (EphemeralStorage), where the sandbox bounds it. */
+  readonly tmpMb: number;
+}
+
+export function shapeOf(configuration: InvokeTarget['configuration']): ContextShape {
+  return { memoryMb: configuration.MemorySize, tmpMb: configuration.EphemeralStorage.Size };
+}
+
+function shapeKey(shape: ContextShape): string {
+  return `${shape.memoryMb}/${shape.tmpMb}`;
+}
+
+export interface ContextCredentials {
+  readonly variables: Readonly<Record<string, string>>;
+  /** Epoch milliseconds: a warm context is replaced shortly before, as Lambda recycles its environments. */
+  readonly expiresAt: number;
+}
+
 export interface ContextsOptions {
-  /** Parent of the contexts' temporary directories. */
-  readonly workDirectory: string;
+  readonly factory: ContextFactory;
   readonly region: string;
   readonly keepWarmMs: number;
   readonly spareWorkers: number;
@@ -35,6 +71,8 @@ export interface ContextsOptions {
   readonly xrayDaemonAddress?: string;
   /** Where a function sits in the network, and how long a blocked connection hangs: its contexts enforce it. */
   readonly network: (target: InvokeTarget) => NetworkBinding;
+  /** A new context's execution-role session: the variables that carry it and lambdad's endpoint, and its expiry. */
+  readonly credentials: (target: InvokeTarget) => ContextCredentials;
   readonly clock: Clock;
   readonly ids: Ids;
 }
@@ -78,6 +116,8 @@ interface WarmContext {
   readonly boundAt: number;
   /** When it last finished an invocation (performance.now()): reaped past the keep-warm period; first at the cap. */
   readonly idleSince: number;
+  /** When its execution-role session expires (epoch ms): it is replaced shortly before. */
+  readonly expiresAt: number;
   /** Set for a provisioned context: it goes back to its provisioning, never to the reaper. */
   readonly provisioning?: Provisioning;
 }
@@ -120,8 +160,8 @@ export class ExecutionContexts {
   readonly #retired = new Map<string, { latest: number; all: number }>();
   #retirements = 0;
   /** Started but unbound contexts per memory size. */
-  readonly #spares = new Map<number, ExecutionContext[]>();
-  readonly #refilling = new Set<number>();
+  readonly #spares = new Map<string, ExecutionContext[]>();
+  readonly #refilling = new Set<string>();
   /** Every context not yet dead, whatever it is doing: what close() must end. */
   readonly #live = new Set<ExecutionContext>();
   /** Contexts bound to a function version (idle, busy or provisioned): what the account's limit bounds. */
@@ -143,13 +183,12 @@ export class ExecutionContexts {
 
   constructor(options: ContextsOptions) {
     this.#options = options;
-    // Directories of contexts that died with an earlier daemon process.
-    resetDirectory(options.workDirectory);
   }
 
-  /** Starts spare contexts for the given memory sizes. */
-  async prepare(memorySizes: Iterable<number>): Promise<void> {
-    await Promise.all([...new Set(memorySizes)].map((memoryMb) => this.#refill(memoryMb)));
+  /** Starts spare contexts of the given shapes. */
+  async prepare(shapes: Iterable<ContextShape>): Promise<void> {
+    const unique = new Map([...shapes].map((shape) => [shapeKey(shape), shape]));
+    await Promise.all([...unique.values()].map((shape) => this.#refill(shape)));
   }
 
   async run(target: InvokeTarget, request: InvocationRequest): Promise<ContextRun> {
@@ -158,32 +197,36 @@ export class ExecutionContexts {
     const versionKey = versionKeyOf(target);
     const timeoutMs = configuration.Timeout * 1000;
 
-    const provisioned = this.#provisionedIdle.get(versionKey)?.pop();
-    const warm = provisioned ?? this.#takeWarm(versionKey);
+    const provisioned = this.#takeUsable(this.#provisionedIdle.get(versionKey));
+    const warm = provisioned ?? this.#takeUsable(this.#warm.get(versionKey));
     const placement = provisioned !== undefined ? 'provisioned' : this.#isProvisioned(versionKey) ? 'spillover' : 'on-demand';
     let context: ExecutionContext;
     let streamName: string;
     let threadStartMs = 0;
     let binding: ContextBinding | null = null;
     let boundAt = this.#retirements;
+    let expiresAt: number;
     if (warm !== undefined) {
       context = warm.context;
       streamName = warm.logStreamName;
       boundAt = warm.boundAt;
+      expiresAt = warm.expiresAt;
     } else {
       // A new context is about to serve a function: at the account's limit, the longest idle one makes room.
       this.#makeRoom();
-      const spare = this.#spares.get(configuration.MemorySize)?.shift();
+      const shape = shapeOf(configuration);
+      const spare = this.#options.factory.servesVersion(versionKey) ? undefined : this.#spares.get(shapeKey(shape))?.shift();
       if (spare !== undefined) {
         context = spare;
       } else {
         const started = performance.now();
-        context = await this.#startContext(configuration.MemorySize);
+        context = await this.#startContext(shape, versionKey);
         threadStartMs = performance.now() - started;
       }
       await this.#adoptResetSandbox(versionKey, context);
+      const paths = await context.enter(versionKey, target);
       streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
-      binding = this.#binding(target, streamName, context, 'on-demand');
+      ({ binding, expiresAt } = this.#binding(target, streamName, paths, 'on-demand'));
       this.#serving.add(context);
     }
 
@@ -204,16 +247,16 @@ export class ExecutionContexts {
       return { report, threadStartMs, logStreamName: streamName, placement };
     } finally {
       if (warm?.provisioning !== undefined) {
-        this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, idleSince: performance.now(), provisioning: warm.provisioning });
+        this.#returnProvisioned(warm.provisioning, { context, logStreamName: streamName, boundAt, expiresAt, idleSince: performance.now(), provisioning: warm.provisioning });
       } else {
         const retired = this.#retired.get(configuration.FunctionName);
         const stale = retired !== undefined && (boundAt < retired.all || (target.executedVersion === '$LATEST' && boundAt < retired.latest));
-        if (context.state === ContextState.Frozen && !stale) this.#keepWarm(versionKey, context, streamName, boundAt);
+        if (context.state === ContextState.Frozen && !stale) this.#keepWarm(versionKey, { context, logStreamName: streamName, boundAt, expiresAt, idleSince: performance.now() });
         else if (context.state === ContextState.Frozen) void context.destroy();
       }
       // Replace the spare (or, for a memory size that had none, start some) only now: starting a thread
       // would compete with this cold start.
-      if (binding !== null) this.#scheduleRefill(configuration.MemorySize);
+      if (binding !== null) this.#scheduleRefill(shapeOf(configuration));
     }
   }
 
@@ -284,12 +327,14 @@ export class ExecutionContexts {
     this.#resetSandboxes.clear();
     this.#adopting.clear();
     await Promise.all([...[...this.#live].map((context) => context.destroy()), ...kept.map(removeReset)]);
+    await this.#options.factory.close();
   }
 
-  #binding(target: InvokeTarget, streamName: string, context: ExecutionContext, initializationType: 'on-demand' | 'provisioned-concurrency'): ContextBinding {
+  #binding(target: InvokeTarget, streamName: string, paths: FunctionPaths, initializationType: 'on-demand' | 'provisioned-concurrency'): { binding: ContextBinding; expiresAt: number } {
     const { configuration } = target;
-    return {
-      codeDirectory: target.codeDirectory,
+    const credentials = this.#options.credentials(target);
+    const binding: ContextBinding = {
+      codeDirectory: paths.codeDirectory,
       handler: configuration.Handler,
       memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
       network: this.#options.network(target),
@@ -297,14 +342,14 @@ export class ExecutionContexts {
         configuration,
         executedVersion: target.executedVersion,
         region: this.#options.region,
-        codeDirectory: target.codeDirectory,
-        layerDirectories: target.layerDirectories,
+        paths,
         logStreamName: streamName,
-        tmpDirectory: context.tmpDirectory,
+        credentials: credentials.variables,
         initializationType,
         ...(this.#options.xrayDaemonAddress === undefined ? {} : { xrayDaemonAddress: this.#options.xrayDaemonAddress }),
       }),
     };
+    return { binding, expiresAt: credentials.expiresAt };
   }
 
   /** Starts and initialises contexts until the provisioning has its count; one failed init stops it. */
@@ -328,11 +373,13 @@ export class ExecutionContexts {
   async #initialiseProvisioned(provisioning: Provisioning): Promise<void> {
     const { target } = provisioning;
     const { configuration } = target;
-    const context = this.#spares.get(configuration.MemorySize)?.shift() ?? (await this.#startContext(configuration.MemorySize));
-    this.#scheduleRefill(configuration.MemorySize);
+    const shape = shapeOf(configuration);
+    const context = this.#spares.get(shapeKey(shape))?.shift() ?? (await this.#startContext(shape, provisioning.versionKey));
+    this.#scheduleRefill(shape);
     await this.#adoptResetSandbox(provisioning.versionKey, context);
+    const paths = await context.enter(provisioning.versionKey, target);
     const streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
-    const binding = this.#binding(target, streamName, context, 'provisioned-concurrency');
+    const { binding, expiresAt } = this.#binding(target, streamName, paths, 'provisioned-concurrency');
     this.#serving.add(context);
     const limitMs = Math.max(LIMITS.provisionedInitMinMs, configuration.Timeout * 1000);
     const { reply, initLogs } = await context.initialize(provisioning.versionKey, binding, limitMs);
@@ -344,7 +391,7 @@ export class ExecutionContexts {
       return;
     }
     provisioning.contexts.add(context);
-    this.#returnProvisioned(provisioning, { context, logStreamName: streamName, boundAt: this.#retirements, idleSince: performance.now(), provisioning });
+    this.#returnProvisioned(provisioning, { context, logStreamName: streamName, boundAt: this.#retirements, expiresAt, idleSince: performance.now(), provisioning });
   }
 
   /** A provisioned context after its invocation: idle again, or replaced if it died or is no longer wanted. */
@@ -401,22 +448,26 @@ export class ExecutionContexts {
     if (oldest.list.length === 0) this.#warm.delete(oldest.key);
   }
 
-  #takeWarm(versionKey: string): WarmContext | undefined {
-    const list = this.#warm.get(versionKey);
+  /** The most recently used idle context of the list that can serve; one whose role session is about to expire is ended. */
+  #takeUsable(list: WarmContext[] | undefined): WarmContext | undefined {
+    const renewBy = this.#options.clock.now() + SESSION_RENEW_MARGIN_MS;
     for (let warm = list?.pop(); warm !== undefined; warm = list?.pop()) {
-      if (warm.context.state === ContextState.Frozen) return warm;
+      if (warm.context.state !== ContextState.Frozen) continue;
+      if (warm.expiresAt > renewBy) return warm;
+      // Its provisioning, if any, starts a replacement as the context dies.
+      void warm.context.destroy();
     }
     return undefined;
   }
 
-  #keepWarm(versionKey: string, context: ExecutionContext, streamName: string, boundAt: number): void {
+  #keepWarm(versionKey: string, warm: WarmContext): void {
     if (this.#closed) {
-      void context.destroy();
+      void warm.context.destroy();
       return;
     }
     let list = this.#warm.get(versionKey);
     if (list === undefined) this.#warm.set(versionKey, (list = []));
-    list.push({ context, logStreamName: streamName, boundAt, idleSince: performance.now() });
+    list.push(warm);
     this.#armReaper();
   }
 
@@ -460,36 +511,31 @@ export class ExecutionContexts {
     else void removeReset(kept);
   }
 
-  #scheduleRefill(memoryMb: number): void {
-    if (!this.#closed) setImmediate(() => void this.#refill(memoryMb).catch(() => undefined));
+  #scheduleRefill(shape: ContextShape): void {
+    if (!this.#closed) setImmediate(() => void this.#refill(shape).catch(() => undefined));
   }
 
-  async #refill(memoryMb: number): Promise<void> {
-    if (this.#refilling.has(memoryMb) || this.#closed) return;
-    this.#refilling.add(memoryMb);
+  async #refill(shape: ContextShape): Promise<void> {
+    const key = shapeKey(shape);
+    if (this.#refilling.has(key) || this.#closed) return;
+    this.#refilling.add(key);
     try {
-      let list = this.#spares.get(memoryMb);
-      if (list === undefined) this.#spares.set(memoryMb, (list = []));
+      let list = this.#spares.get(key);
+      if (list === undefined) this.#spares.set(key, (list = []));
       // Spares taken while this refill runs are replaced by its next round.
       for (let round = 0; round < REFILL_ROUNDS && !this.#closed && list.length < this.#options.spareWorkers; round++) {
         const missing = this.#options.spareWorkers - list.length;
-        const started = await Promise.allSettled(Array.from({ length: missing }, () => this.#startContext(memoryMb)));
+        const started = await Promise.allSettled(Array.from({ length: missing }, () => this.#startContext(shape, null)));
         for (const outcome of started) if (outcome.status === 'fulfilled') list.push(outcome.value);
         if (started.every((outcome) => outcome.status === 'rejected')) break;
       }
     } finally {
-      this.#refilling.delete(memoryMb);
+      this.#refilling.delete(key);
     }
   }
 
-  async #startContext(memoryMb: number): Promise<ExecutionContext> {
-    const tmpDirectory = join(this.#options.workDirectory, this.#options.ids.hex(8));
-    mkdirSync(tmpDirectory, { recursive: true });
-    const context = new ExecutionContext({
-      memoryMb,
-      tmpDirectory,
-      onDeath: (dead, reset) => this.#forget(dead, reset),
-    });
+  async #startContext(shape: ContextShape, versionKey: string | null): Promise<ExecutionContext> {
+    const context = this.#options.factory.start(shape, versionKey, (dead, reset) => this.#forget(dead, reset));
     this.#live.add(context);
     await context.warmUp();
     if (this.#closed) {
@@ -512,10 +558,10 @@ export class ExecutionContexts {
       if (index >= 0) idle!.splice(index, 1);
       if (!this.#closed) void this.#fill(provisioning);
     }
-    for (const [memoryMb, list] of this.#spares) {
+    for (const list of this.#spares.values()) {
       const index = list.indexOf(dead);
       if (index >= 0) list.splice(index, 1);
-      if (index >= 0) this.#scheduleRefill(memoryMb);
+      if (index >= 0) this.#scheduleRefill(dead.shape);
     }
   }
 }

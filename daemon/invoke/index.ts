@@ -205,6 +205,10 @@ export class Invoker {
         const reason = result.exitCode === 0 ? 'Runtime exited without providing a reason' : `Runtime exited with error: exit status ${result.exitCode}`;
         return failure('Runtime.ExitError', `RequestId: ${requestId} Error: ${reason}`, { kind: 'error', errorType: 'Runtime.ExitError' });
       }
+      case 'signal':
+        // The runner process died: of its memory limit, or of a signal (a native crash, an abort, a kill).
+        if (result.outOfMemory) return failure('Runtime.OutOfMemory', `RequestId: ${requestId} Error: Runtime exited with error: signal: ${result.signal}`, { kind: 'error', errorType: 'Runtime.OutOfMemory' }, memoryBytes);
+        return failure('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: signal: ${result.signal}`, { kind: 'error', errorType: 'Runtime.ExitError' });
       case 'crash':
         return failure(result.error.name, result.error.message, { kind: 'error', errorType: result.error.name });
       case 'reply':

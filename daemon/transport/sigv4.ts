@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock } from '../clock.js';
 import { LambdaError } from '../errors.js';
+import type { RoleSession, RoleSessions } from '../sessions/index.js';
 import type { Credentials } from './credentials.js';
 
 /** The services whose APIs lambdad serves: Lambda's, and X-Ray's trace queries. */
@@ -41,6 +42,11 @@ interface Claim {
 }
 
 const invalidSignature = (message: string): LambdaError => new LambdaError('InvalidSignatureException', message);
+const unrecognized = (): LambdaError => new LambdaError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+
+/** Who signed a request: the daemon's owner, or a function's execution-role session. */
+export type Caller = { readonly kind: 'owner' } | { readonly kind: 'role'; readonly session: RoleSession };
+export const OWNER: Caller = Object.freeze({ kind: 'owner' });
 
 /** `20191018T223413Z` → Date */
 function parseLongDate(value: string): Date | null {
@@ -85,26 +91,34 @@ function readClaim(url: URL, headers: IncomingHttpHeaders): Claim | null {
   };
 }
 
+type Signers = Record<SigningService, SignatureV4>;
+
 export class SigV4Verifier {
   readonly #credentials: Credentials;
   readonly #region: string;
   readonly #clock: Clock;
-  readonly #signers: Record<SigningService, SignatureV4>;
+  readonly #signers: Signers;
+  readonly #sessions: RoleSessions | null;
+  /** Signers of the role sessions seen, by access key id: made once per session, not per request. */
+  readonly #sessionSigners = new Map<string, Signers>();
 
-  constructor(credentials: Credentials, region: string, clock: Clock) {
+  constructor(credentials: Credentials, region: string, clock: Clock, sessions: RoleSessions | null = null) {
     this.#credentials = credentials;
     this.#region = region;
     this.#clock = clock;
-    const signer = (service: SigningService): SignatureV4 => new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });
-    this.#signers = { lambda: signer('lambda'), xray: signer('xray') };
+    this.#sessions = sessions;
+    this.#signers = signersFor(credentials, region);
   }
 
-  /** Resolves when the request is signed with the daemon's credentials; rejects with the AWS error otherwise. */
-  async verify(request: SignedRequest): Promise<void> {
+  /**
+   * Resolves with the caller when the request is signed with the daemon's credentials, or with a live role
+   * session's (whose token it must carry); rejects with the AWS error otherwise.
+   */
+  async verify(request: SignedRequest): Promise<Caller> {
     const url = new URL(request.url, 'http://lambdad.invalid');
     const claim = readClaim(url, request.headers);
     if (claim === null) throw new LambdaError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-    if (claim.accessKeyId !== this.#credentials.accessKeyId) throw new LambdaError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    const { caller, signers } = this.#identify(claim.accessKeyId, url, request.headers);
     const service = request.service ?? SIGNING_SERVICE;
     if (claim.service !== service) throw invalidSignature(`Credential should be scoped to correct service: '${service}'.`);
     if (claim.region !== this.#region) throw invalidSignature(`Credential should be scoped to a valid region, not '${claim.region}'.`);
@@ -139,10 +153,10 @@ export class SigV4Verifier {
     const signableHeaders = new Set(claim.signedHeaders);
     let expected: string;
     if (claim.expiresSeconds !== undefined) {
-      const presigned = await this.#signers[service].presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
+      const presigned = await signers[service].presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
       expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
     } else {
-      const signed = await this.#signers[service].sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders });
+      const signed = await signers[service].sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders });
       expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? '';
     }
     const given = Buffer.from(claim.signature);
@@ -150,6 +164,24 @@ export class SigV4Verifier {
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
       throw invalidSignature('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
     }
+    return caller;
+  }
+
+  #identify(accessKeyId: string, url: URL, headers: IncomingHttpHeaders): { caller: Caller; signers: Signers } {
+    if (accessKeyId === this.#credentials.accessKeyId) return { caller: OWNER, signers: this.#signers };
+    const session = this.#sessions?.find(accessKeyId);
+    if (session === undefined) throw unrecognized();
+    const token = headers['x-amz-security-token'] ?? url.searchParams.get('X-Amz-Security-Token') ?? '';
+    const given = Buffer.from(Array.isArray(token) ? token.join(',') : token);
+    const wanted = Buffer.from(session.sessionToken);
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw unrecognized();
+    if (this.#sessions!.isExpired(session)) {
+      this.#sessionSigners.delete(accessKeyId);
+      throw new LambdaError('ExpiredTokenException', 'The security token included in the request is expired');
+    }
+    let signers = this.#sessionSigners.get(accessKeyId);
+    if (signers === undefined) this.#sessionSigners.set(accessKeyId, (signers = signersFor(session, this.#region)));
+    return { caller: { kind: 'role', session }, signers };
   }
 
   #checkTime(signingDate: Date, claim: Claim): void {
@@ -167,4 +199,9 @@ export class SigV4Verifier {
       throw invalidSignature(`Signature not yet current: ${claim.longDate} is still later than ${longDateOf(new Date(now + SKEW_MS))} (${longDateOf(new Date(now))} + 5 min.)`);
     }
   }
+}
+
+function signersFor(credentials: Credentials, region: string): Signers {
+  const signer = (service: SigningService): SignatureV4 => new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });
+  return { lambda: signer('lambda'), xray: signer('xray') };
 }

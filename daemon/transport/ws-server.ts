@@ -13,7 +13,8 @@ import { LIMITS } from '../limits.js';
 import type { LambdaService } from '../service.js';
 import { httpError } from './http-errors.js';
 import { HANDLERS, type Session } from './protocol-handlers.js';
-import type { SigV4Verifier } from './sigv4.js';
+import type { Authorizer } from '../sessions/authorization.js';
+import { OWNER, type Caller, type SigV4Verifier } from './sigv4.js';
 
 const WS_PATH = '/ws';
 /** Room for the envelope around the largest message, a 50 MB zip. */
@@ -40,14 +41,15 @@ function chooseSubprotocol(offered: Set<string>): string | false {
 export class ProtocolServer {
   readonly #service: LambdaService;
   readonly #verifier: SigV4Verifier | null;
+  readonly #authorizer: Authorizer;
   readonly #wss: WebSocketServer;
 
   /** With a verifier, every upgrade request must be signed (header or presigned-query SigV4). */
-  constructor(service: LambdaService, verifier: SigV4Verifier | null) {
+  constructor(service: LambdaService, verifier: SigV4Verifier | null, authorizer: Authorizer) {
     this.#service = service;
     this.#verifier = verifier;
+    this.#authorizer = authorizer;
     this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES, handleProtocols: chooseSubprotocol });
-    this.#wss.on('connection', (ws: WebSocket, _request: IncomingMessage, socket: Duplex) => this.#serve(ws, socket));
   }
 
   attach(server: Server): void {
@@ -57,9 +59,9 @@ export class ProtocolServer {
         return;
       }
       socket.on('error', () => socket.destroy());
-      const verified = this.#verifier?.verify({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers }) ?? Promise.resolve();
+      const verified: Promise<Caller> = this.#verifier?.verify({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers }) ?? Promise.resolve(OWNER);
       verified.then(
-        () => this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request, socket)),
+        (caller) => this.#wss.handleUpgrade(request, socket, head, (ws) => this.#serve(ws, socket, caller)),
         (error: unknown) => {
           // Refused before the upgrade, with the AWS error an HTTP client of Lambda would get.
           const { status, headers, body } = httpError(error);
@@ -77,7 +79,7 @@ export class ProtocolServer {
   }
 
   /** `socket` is the connection under `ws`: its writes are held back within a turn of the event loop. */
-  #serve(ws: WebSocket, socket: Duplex): void {
+  #serve(ws: WebSocket, socket: Duplex, caller: Caller): void {
     const codec: Codec = ws.protocol === '' ? msgpackCodec : CODECS[ws.protocol as keyof typeof CODECS];
     const subscriptions = new Map<number, () => void>();
     let inFlight = 0;
@@ -146,7 +148,10 @@ export class ProtocolServer {
       inFlight += 1;
       updateFlow();
       const handler = HANDLERS[operation] as (service: LambdaService, input: unknown, session: Session, id: number) => unknown;
-      new Promise((resolve) => resolve(handler(this.#service, input, session, id)))
+      new Promise((resolve) => {
+        if (caller.kind === 'role') this.#authorizer.authorize(caller.session, operation, (input as { FunctionName?: string } | undefined)?.FunctionName);
+        resolve(handler(this.#service, input, session, id));
+      })
         .then(
           (output) => send({ response: { id, [operation]: output } }),
           (error: unknown) => send({ response: { id, Error: toRequestError(error) } }),

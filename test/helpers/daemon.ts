@@ -8,6 +8,9 @@ import { Daemon, type DaemonOptions } from '../../dist/daemon/daemon.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/functions', import.meta.url));
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
+/** Both isolation modes, for the execution tests that must hold in each. */
+export const ISOLATIONS = ['process', 'thread'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
 
 export interface TestDaemon {
   readonly daemon: Daemon;

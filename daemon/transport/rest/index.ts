@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkOperationInput, FrameError } from '../../../protocol/codec.js';
 import type { Ids } from '../../clock.js';
 import { LambdaError } from '../../errors.js';
+import type { Authorizer } from '../../sessions/authorization.js';
 import type { LambdaService } from '../../service.js';
 import { httpError } from '../http-errors.js';
 import { HANDLERS, type Session } from '../protocol-handlers.js';
@@ -101,11 +102,13 @@ function asLambdaError(error: unknown): unknown {
 export class RestApi {
   readonly #service: LambdaService;
   readonly #verifier: SigV4Verifier | null;
+  readonly #authorizer: Authorizer;
   readonly #ids: Ids;
 
-  constructor(service: LambdaService, verifier: SigV4Verifier | null, ids: Ids) {
+  constructor(service: LambdaService, verifier: SigV4Verifier | null, authorizer: Authorizer, ids: Ids) {
     this.#service = service;
     this.#verifier = verifier;
+    this.#authorizer = authorizer;
     this.#ids = ids;
   }
 
@@ -131,7 +134,10 @@ export class RestApi {
     }
     const { route, labels } = found;
     const body = await readBody(request, route);
-    if (this.#verifier !== null) await this.#verifier.verify({ method, url: target, headers: request.headers, body: checkedBody(request, body), ...(route.signingService === undefined ? {} : { service: route.signingService }) });
+    if (this.#verifier !== null) {
+      const caller = await this.#verifier.verify({ method, url: target, headers: request.headers, body: checkedBody(request, body), ...(route.signingService === undefined ? {} : { service: route.signingService }) });
+      if (caller.kind === 'role') this.#authorizer.authorize(caller.session, route.operation, labels.FunctionName);
+    }
 
     const input = route.input({ labels, query: url.searchParams, headers: request.headers, body });
     checkOperationInput(route.operation, input);

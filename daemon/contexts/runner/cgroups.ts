@@ -1,0 +1,180 @@
+/**
+ * Control groups for runners: a hard memory limit, a CPU quota, a process cap and a freezer per runner, behind
+ * one small interface over cgroup v1 (a hierarchy per controller) and v2 (one unified hierarchy). Each runner's
+ * group is made below the daemon's own group, in a directory of this daemon process, removed at close.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = '/sys/fs/cgroup';
+/** CFS accounting period: the kernel's default. */
+const CPU_PERIOD_US = 100_000;
+/** The kernel refuses a quota under 1 ms. */
+const CPU_QUOTA_MIN_US = 1_000;
+/** Processes and threads per runner: Lambda's limit for an execution environment is 1,024. */
+const PIDS_MAX = 1_024;
+
+export interface RunnerCgroup {
+  /** Moves a process (all its threads) into the group. */
+  add(pid: number): void;
+  /** Memory the runner's processes may use in all, and its CPU share in cores. */
+  limit(memoryBytes: number, cpus: number): void;
+  /** Stops every process of the group where it stands; thaw() lets them go on. */
+  freeze(): void;
+  thaw(): void;
+  /** True once the kernel killed a process of the group for its memory limit. */
+  oomKilled(): boolean;
+  /** Sends SIGKILL to every process in the group (a frozen group is thawed first, or the kill waits). */
+  kill(): void;
+  /** Removes the group; its processes must be gone. */
+  remove(): void;
+}
+
+export interface Cgroups {
+  readonly version: 'v1' | 'v2';
+  create(name: string): RunnerCgroup;
+  close(): void;
+}
+
+/** The cgroups this host lets lambdad use, or why not. */
+export function openCgroups(instance: string): Cgroups | { readonly unavailable: string } {
+  try {
+    if (existsSync(join(ROOT, 'cgroup.controllers'))) return openV2(instance);
+    return openV1(instance);
+  } catch (error) {
+    return { unavailable: (error as Error).message };
+  }
+}
+
+/** The group this process is in, per v1 controller (or '' for v2), from /proc/self/cgroup. */
+function ownGroups(): Map<string, string> {
+  const groups = new Map<string, string>();
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (controllers === undefined || path === undefined) continue;
+    for (const controller of controllers.split(',')) groups.set(controller, path);
+  }
+  return groups;
+}
+
+function write(file: string, value: string): void {
+  writeFileSync(file, value);
+}
+
+function tryWrite(file: string, value: string): void {
+  try {
+    write(file, value);
+  } catch {
+    // A lower limit than the group now uses, or a file this kernel lacks: the rest of the limits still hold.
+  }
+}
+
+function killAll(procsFile: string): void {
+  let pids: string[];
+  try {
+    pids = readFileSync(procsFile, 'utf8').split('\n').filter((line) => line !== '');
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+function removeGroup(directory: string): void {
+  try {
+    rmdirSync(directory);
+  } catch {
+    // Still busy (a process on its way out) or gone: nothing to leave behind that matters.
+  }
+}
+
+const V1_CONTROLLERS = ['memory', 'cpu', 'freezer', 'pids'] as const;
+
+function openV1(instance: string): Cgroups {
+  const own = ownGroups();
+  const bases = new Map<string, string>();
+  for (const controller of V1_CONTROLLERS) {
+    const mount = join(ROOT, controller);
+    if (!existsSync(join(mount, 'cgroup.procs'))) throw new Error(`cgroup v1 controller '${controller}' is not mounted at ${mount}`);
+    const base = join(mount, own.get(controller) ?? '/', instance);
+    mkdirSync(base, { recursive: true });
+    bases.set(controller, base);
+  }
+  return {
+    version: 'v1',
+    create(name) {
+      const dirs = new Map(V1_CONTROLLERS.map((controller) => [controller, join(bases.get(controller)!, name)]));
+      for (const dir of dirs.values()) mkdirSync(dir);
+      const memory = dirs.get('memory')!;
+      const freezer = join(dirs.get('freezer')!, 'freezer.state');
+      tryWrite(join(dirs.get('pids')!, 'pids.max'), String(PIDS_MAX));
+      write(join(dirs.get('cpu')!, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      const swapAccounted = existsSync(join(memory, 'memory.memsw.limit_in_bytes'));
+      return {
+        add(pid) {
+          for (const dir of dirs.values()) write(join(dir, 'cgroup.procs'), String(pid));
+        },
+        limit(memoryBytes, cpus) {
+          // memsw (memory + swap) may never be below the memory limit: raise it first, lower it last.
+          if (swapAccounted) tryWrite(join(memory, 'memory.memsw.limit_in_bytes'), String(memoryBytes));
+          tryWrite(join(memory, 'memory.limit_in_bytes'), String(memoryBytes));
+          if (swapAccounted) tryWrite(join(memory, 'memory.memsw.limit_in_bytes'), String(memoryBytes));
+          write(join(dirs.get('cpu')!, 'cpu.cfs_quota_us'), String(Math.max(CPU_QUOTA_MIN_US, Math.round(cpus * CPU_PERIOD_US))));
+        },
+        freeze: () => write(freezer, 'FROZEN'),
+        thaw: () => write(freezer, 'THAWED'),
+        oomKilled: () => /^oom_kill [1-9]/m.test(readFileSync(join(memory, 'memory.oom_control'), 'utf8')),
+        kill() {
+          tryWrite(freezer, 'THAWED');
+          killAll(join(memory, 'cgroup.procs'));
+        },
+        remove() {
+          for (const dir of dirs.values()) removeGroup(dir);
+        },
+      };
+    },
+    close() {
+      for (const base of bases.values()) removeGroup(base);
+    },
+  };
+}
+
+function openV2(instance: string): Cgroups {
+  const own = ownGroups().get('') ?? '/';
+  const parent = join(ROOT, own);
+  const base = join(parent, instance);
+  // A v2 group with processes of its own cannot hand controllers to children: the instance directory has none.
+  write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
+  mkdirSync(base, { recursive: true });
+  write(join(base, 'cgroup.subtree_control'), '+memory +cpu +pids');
+  return {
+    version: 'v2',
+    create(name) {
+      const dir = join(base, name);
+      mkdirSync(dir);
+      tryWrite(join(dir, 'pids.max'), String(PIDS_MAX));
+      tryWrite(join(dir, 'memory.swap.max'), '0');
+      return {
+        add: (pid) => write(join(dir, 'cgroup.procs'), String(pid)),
+        limit(memoryBytes, cpus) {
+          tryWrite(join(dir, 'memory.max'), String(memoryBytes));
+          write(join(dir, 'cpu.max'), `${Math.max(CPU_QUOTA_MIN_US, Math.round(cpus * CPU_PERIOD_US))} ${CPU_PERIOD_US}`);
+        },
+        freeze: () => write(join(dir, 'cgroup.freeze'), '1'),
+        thaw: () => write(join(dir, 'cgroup.freeze'), '0'),
+        oomKilled: () => /^oom_kill [1-9]/m.test(readFileSync(join(dir, 'memory.events'), 'utf8')),
+        kill() {
+          tryWrite(join(dir, 'cgroup.freeze'), '0');
+          killAll(join(dir, 'cgroup.procs'));
+        },
+        remove: () => removeGroup(dir),
+      };
+    },
+    close: () => removeGroup(base),
+  };
+}
