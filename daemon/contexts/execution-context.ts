@@ -77,6 +77,8 @@ export interface FunctionPaths {
   readonly runtimeDirectory: string;
   /** The function's HOME, where its sandbox has one. */
   readonly home?: string;
+  /** The context runs in a process of the function's own (a runner), not in the daemon's. */
+  readonly ownsProcess: boolean;
 }
 
 /** What the execution contexts' manager asks of a context, whichever process it lives in. */
@@ -184,7 +186,7 @@ export class ThreadContext implements ExecutionContext {
   }
 
   enter(_versionKey: string, target: InvokeTarget): Promise<FunctionPaths> {
-    return Promise.resolve({ codeDirectory: target.codeDirectory, layerDirectories: target.layerDirectories, tmpDirectory: this.#tmpDirectory, runtimeDirectory: RUNTIME_DIRECTORY });
+    return Promise.resolve({ codeDirectory: target.codeDirectory, layerDirectories: target.layerDirectories, tmpDirectory: this.#tmpDirectory, runtimeDirectory: RUNTIME_DIRECTORY, ownsProcess: false });
   }
 
   async warmUp(): Promise<void> {

@@ -337,6 +337,7 @@ export class ExecutionContexts {
       codeDirectory: paths.codeDirectory,
       handler: configuration.Handler,
       memoryLimitBytes: configuration.MemorySize * 1024 * 1024,
+      ownsProcess: paths.ownsProcess,
       network: this.#options.network(target),
       environment: functionEnvironment({
         configuration,

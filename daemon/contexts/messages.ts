@@ -15,6 +15,8 @@ export interface ContextBinding {
   /** The whole environment of the function: its variables and Lambda's reserved ones. */
   readonly environment: Readonly<Record<string, string>>;
   readonly memoryLimitBytes: number;
+  /** The context runs in a process of the function's own (a runner), not in the daemon's. */
+  readonly ownsProcess: boolean;
 }
 
 export interface InvokeTask {

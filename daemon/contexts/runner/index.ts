@@ -91,8 +91,8 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
   }
 
   function pathsOf(directory: string): FunctionPaths {
-    if (bubblewrap.ok) return { codeDirectory: SANDBOX_PATHS.codeDirectory, layerDirectories: [SANDBOX_PATHS.layerDirectory], tmpDirectory: SANDBOX_PATHS.tmpDirectory, runtimeDirectory: SANDBOX_PATHS.runtimeDirectory, home: SANDBOX_HOME };
-    return { codeDirectory: join(directory, 'task'), layerDirectories: [join(directory, 'opt')], tmpDirectory: join(directory, 'tmp'), runtimeDirectory: RUNTIME_DIRECTORY, home: join(directory, 'home') };
+    if (bubblewrap.ok) return { codeDirectory: SANDBOX_PATHS.codeDirectory, layerDirectories: [SANDBOX_PATHS.layerDirectory], tmpDirectory: SANDBOX_PATHS.tmpDirectory, runtimeDirectory: SANDBOX_PATHS.runtimeDirectory, home: SANDBOX_HOME, ownsProcess: true };
+    return { codeDirectory: join(directory, 'task'), layerDirectories: [join(directory, 'opt')], tmpDirectory: join(directory, 'tmp'), runtimeDirectory: RUNTIME_DIRECTORY, home: join(directory, 'home'), ownsProcess: true };
   }
 
   function startRunner(shape: ContextShape): RunnerHost {

@@ -57,6 +57,9 @@ function applyEnvironment(environment: Readonly<Record<string, string>>): void {
 async function bind(binding: ContextBinding): Promise<BoundRuntime> {
   captureBaseline();
   applyEnvironment(binding.environment);
+  // A runner process is the function's alone: process.abort() ends it, as it ends Lambda's runtime (a
+  // worker thread of the daemon cannot, so there it stays Node's refusal).
+  if (binding.ownsProcess) process.abort = () => process.kill(process.pid, 'SIGABRT') as never;
   const logs = new LogCapture(journal);
   installNetworkGuard(binding.network, (message) => logs.warn(message));
   const memory = new MemoryGuard(
