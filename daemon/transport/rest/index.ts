@@ -13,7 +13,7 @@ import type { Authorizer } from '../../sessions/authorization.js';
 import type { LambdaService } from '../../service.js';
 import { httpError } from '../http-errors.js';
 import { HANDLERS, type Session } from '../protocol-handlers.js';
-import type { SigV4Verifier } from '../sigv4.js';
+import { OWNER, type SigV4Verifier } from '../sigv4.js';
 import { RestInputError, ROUTES, type RestReply, type RestRoute } from './routes.js';
 
 interface CompiledRoute {
@@ -134,12 +134,10 @@ export class RestApi {
     }
     const { route, labels } = found;
     const body = await readBody(request, route);
-    if (this.#verifier !== null) {
-      const caller = await this.#verifier.verify({ method, url: target, headers: request.headers, body: checkedBody(request, body), ...(route.signingService === undefined ? {} : { service: route.signingService }) });
-      if (caller.kind === 'role') this.#authorizer.authorize(caller.session, route.operation, labels.FunctionName);
-    }
+    const caller = this.#verifier === null ? OWNER : await this.#verifier.verify({ method, url: target, headers: request.headers, body: checkedBody(request, body), ...(route.signingService === undefined ? {} : { service: route.signingService }) });
 
     const input = route.input({ labels, query: url.searchParams, headers: request.headers, body });
+    if (caller.kind === 'role') this.#authorizer.authorize(caller.session, route.operation, (input as { FunctionName?: string }).FunctionName);
     checkOperationInput(route.operation, input);
     const handler = HANDLERS[route.operation] as (service: LambdaService, input: unknown, session: Session, id: number) => unknown;
     const output = await handler(this.#service, input, NO_SESSION, 0);
