@@ -32,7 +32,9 @@ let lambda: LambdaClient;
 let work: string;
 
 beforeAll(async () => {
-  harness = await startDaemon({ 'async-retry-delay-ms': String(RETRY_DELAY_MS) }, undefined, { clock });
+  // Thread isolation: these handlers record each run in a file of the test's, which a sandboxed runner cannot
+  // reach. What is under test is the event queue, the same in both modes.
+  harness = await startDaemon({ isolation: 'thread', 'async-retry-delay-ms': String(RETRY_DELAY_MS) }, undefined, { clock });
   lambda = new LambdaClient({ endpoint: harness.daemon.url, region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
   work = mkdtempSync(join(tmpdir(), 'lambdad-async-'));
 });
