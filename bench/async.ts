@@ -26,7 +26,7 @@ function invoker(pool: Pool, invocationType: 'RequestResponse' | 'Event', expect
 }
 
 async function main(): Promise<void> {
-  const daemon = await startDaemonProcess(['--auth', 'none']);
+  const daemon = await startDaemonProcess(['--auth', 'none', '--isolation', 'thread']);
   const pool = new Pool(daemon.url, { connections: 1, pipelining: 1 });
   try {
     const created = await pool.request({

@@ -24,7 +24,7 @@ const EVENT = JSON.stringify({ key: 'value', n: 1 });
 
 async function main(): Promise<void> {
   const floor = await startProcess([fileURLToPath(new URL('./http-floor-server.js', import.meta.url))], /^(\d+)\n/);
-  const daemon = await startDaemonProcess(['--auth', 'none']);
+  const daemon = await startDaemonProcess(['--auth', 'none', '--isolation', 'thread']);
   const floorPool = new Pool(`http://127.0.0.1:${floor.match[1]}`, { connections: IN_FLIGHT, pipelining: 1 });
   const daemonPool = new Pool(daemon.url, { connections: IN_FLIGHT, pipelining: 1 });
   const created = await daemonPool.request({

@@ -23,7 +23,7 @@ function rssMb(pid: number): number {
 }
 
 export async function holdInFlight(name: string, inFlight: number): Promise<void> {
-  const daemon = await startDaemonProcess(['--auth', 'none', '--account-concurrency', String(inFlight)]);
+  const daemon = await startDaemonProcess(['--auth', 'none', '--isolation', 'thread', '--account-concurrency', String(inFlight)]);
   const pid = daemon.pid;
   const pool = new Pool(daemon.url, { connections: inFlight + 1, pipelining: 1, headersTimeout: RAMP_LIMIT_MS * 2, bodyTimeout: RAMP_LIMIT_MS * 2 });
   try {

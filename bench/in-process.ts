@@ -61,7 +61,7 @@ async function warmAgainstFloor(daemon: Daemon): Promise<{ floor: number[]; warm
 
 async function withDaemon<T>(spareWorkers: number, work: (daemon: Daemon) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-'));
-  const daemon = await Daemon.start(loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': String(spareWorkers) }));
+  const daemon = await Daemon.start(loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': String(spareWorkers), isolation: 'thread' }));
   try {
     return await work(daemon);
   } finally {

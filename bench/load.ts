@@ -132,7 +132,11 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-/** `lambdad start` in its own process on a free port and a temporary data directory, with `flags` added. */
+/**
+ * `lambdad start` in its own process on a free port and a temporary data directory, with `flags` added. The
+ * invoke-path benchmarks pass `--isolation thread`: they hold lambdad's own path to its floors, and their
+ * functions share files with the benchmark; bench/isolation.ts compares the two modes.
+ */
 export async function startDaemonProcess(flags: string[] = []): Promise<DaemonProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-'));
   const { child, match } = await startProcess([MAIN, 'start', '--port', '0', '--data-dir', dataDir, ...flags], /listening on (http:\/\/\S+)/);

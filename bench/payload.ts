@@ -28,7 +28,7 @@ const encoder = new TextEncoder();
 const eventOf = (bytes: number): string => JSON.stringify('x'.repeat(bytes - 2));
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-payload-'));
-const daemon = await Daemon.start(loadConfig({ port: '0', 'data-dir': dataDir, auth: 'none', 'xray-address': 'off' }));
+const daemon = await Daemon.start(loadConfig({ port: '0', 'data-dir': dataDir, auth: 'none', 'xray-address': 'off', isolation: 'thread' }));
 daemon.service.createFunction({ FunctionName: 'echo', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: ECHO }, MemorySize: 1024 });
 const pool = new Piscina({ filename: new URL('./noop-worker.js', import.meta.url).href, minThreads: 1, maxThreads: 1, atomics: 'sync', env: {} });
 

@@ -58,7 +58,7 @@ function invoker(pool: Pool, path: string, body: string, counts: number[]): Call
   };
 }
 
-const daemon = await startDaemonProcess(['--auth', 'none']);
+const daemon = await startDaemonProcess(['--auth', 'none', '--isolation', 'thread']);
 const sls = await startPeer([join(PEERS, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start', '--lambdaPort', String(SLS_PORT), '--httpPort', String(SLS_PORT + 10), '--albPort', String(SLS_PORT + 20)], /listening on http:\/\/localhost:3902/i);
 const lambdaLocal = await startPeer([join(PEERS, 'node_modules/lambda-local/build/cli.js'), '-l', join(FUNCTION, 'handler.js'), '-h', 'handler', '-t', '10', '--watch', String(LAMBDA_LOCAL_PORT)], /listening|started|:3903/i);
 

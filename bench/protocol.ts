@@ -23,7 +23,7 @@ const EVENT = new TextEncoder().encode(JSON.stringify({ key: 'value', n: 1 }));
 
 async function main(): Promise<void> {
   const floor = await startProcess([fileURLToPath(new URL('./floor-server.js', import.meta.url))], /^(\d+)\n/);
-  const daemon = await startDaemonProcess();
+  const daemon = await startDaemonProcess(['--isolation', 'thread']);
   const credentials = JSON.parse(readFileSync(join(daemon.dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
   const url = daemon.url;
   const clients = {

@@ -19,6 +19,7 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   memory: 'memory.js',
   routing: 'routing.js',
   payload: 'payload.js',
+  isolation: 'isolation.js',
   scale: 'scale.js',
 };
 const DEFAULT = Object.keys(BENCHMARKS).filter((name) => name !== 'scale');

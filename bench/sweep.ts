@@ -32,7 +32,7 @@ const EVENT = new TextEncoder().encode(EVENT_TEXT);
 
 const wsFloor = await startProcess([fileURLToPath(new URL('./floor-server.js', import.meta.url))], /^(\d+)\n/);
 const httpFloor = await startProcess([fileURLToPath(new URL('./http-floor-server.js', import.meta.url))], /^(\d+)\n/);
-const daemon = await startDaemonProcess(['--auth', 'none']);
+const daemon = await startDaemonProcess(['--auth', 'none', '--isolation', 'thread']);
 const maxLanes = Math.max(...IN_FLIGHT);
 const msgpack = await LambdadClient.connect({ url: daemon.url, codec: 'msgpack' });
 const protobuf = await LambdadClient.connect({ url: daemon.url, codec: 'protobuf' });

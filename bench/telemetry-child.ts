@@ -32,7 +32,7 @@ const encoder = new TextEncoder();
 const flags = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
 const sampled = process.argv[3] === 'sampled';
 const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-bench-'));
-const daemon = await Daemon.start(loadConfig({ port: '0', 'data-dir': dataDir, auth: 'none', ...flags }));
+const daemon = await Daemon.start(loadConfig({ port: '0', 'data-dir': dataDir, auth: 'none', isolation: 'thread', ...flags }));
 daemon.service.createFunction({ FunctionName: 'noop', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: NOOP_CODE }, TracingConfig: { Mode: 'Active' } });
 
 let roots = 0;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../dist/daemon/config.js';
 
 describe('loadConfig', () => {
-  it('defaults to 127.0.0.1:9001, ./.lambdad, us-east-1, account 000000000000, 10 minutes keep-warm, 1000 concurrent, smooth routing', () => {
+  it('defaults to 127.0.0.1:9001, ./.lambdad, us-east-1, account 000000000000, 10 minutes keep-warm, 1000 concurrent, smooth routing, process isolation', () => {
     expect(loadConfig()).toEqual({
       host: '127.0.0.1',
       port: 9001,
@@ -26,10 +26,17 @@ describe('loadConfig', () => {
       vpcConnectTimeoutMs: 127_000,
       watchDirectories: 'off',
       metrics: 'on',
+      isolation: 'process',
       tlsCert: '',
       tlsKey: '',
       credentials: null,
     });
+  });
+
+  it('takes the isolation mode from --isolation or LAMBDAD_ISOLATION, and refuses another', () => {
+    expect(loadConfig({}, { LAMBDAD_ISOLATION: 'thread' }).isolation).toBe('thread');
+    expect(loadConfig({ isolation: 'process' }, { LAMBDAD_ISOLATION: 'thread' }).isolation).toBe('process');
+    expect(() => loadConfig({ isolation: 'vm' })).toThrow("--isolation must be one of process, thread, got 'vm'");
   });
 
   it('reads the environment and lets flags win', () => {

@@ -3,12 +3,11 @@
  * lambdad's endpoint, so an unchanged AWS SDK handler reaches lambdad; the session may invoke, not administer,
  * and it expires. A real daemon with SigV4, the real AWS SDK bundled into a handler, sandboxed runners.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListFunctionsCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFunction } from '../helpers/bundle.js';
 import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 /** A clock the test can move forward; time otherwise passes as usual. */
@@ -22,8 +21,7 @@ async function call(payload: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  bundle = mkdtempSync(join(tmpdir(), 'lambdad-sdk-caller-'));
-  await build({ entryPoints: [join(FIXTURES, 'sdk-caller', 'index.mjs')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: join(bundle, 'index.js'), logLevel: 'silent' });
+  bundle = await bundleFunction(join(FIXTURES, 'sdk-caller', 'index.mjs'));
   harness = await startDaemon({ auth: 'sigv4' }, undefined, { clock });
   harness.daemon.service.createFunction({ FunctionName: 'sdk-caller', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: bundle }, MemorySize: 1024, Timeout: 30 });
   harness.daemon.service.createFunction({ FunctionName: 'callee', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'counter.handler', Code: { Directory: join(FIXTURES, 'behaviours') } });

@@ -4,21 +4,21 @@
  * same trace. The collector answers trace queries through the SDK and the CLI, and forwards what it receives.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdadClient } from '../../dist/clients/node/index.js';
+import { bundleFunction } from '../helpers/bundle.js';
 import { runCli } from '../helpers/cli.js';
 import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
-// Inside the repository, so that the handler's require('aws-xray-sdk-core') finds the dev dependency.
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const HEADER = /^Root=(1-[0-9a-f]{8}-[0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=([01])$/;
 
 let harness: TestDaemon;
 let client: LambdadClient;
+/** The instrumented handler with aws-xray-sdk-core bundled in. */
+let traced: string;
 
 function newRoot(): string {
   const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
@@ -42,14 +42,16 @@ const functionSegment = (docs: Doc[]): Doc | undefined => docs.find((doc) => doc
 const withUserWork = (docs: Doc[]): boolean => functionSegment(docs)?.subsegments?.some((sub) => sub.name === 'user-work') === true;
 
 beforeAll(async () => {
-  harness = await startDaemon({}, mkdtempSync(join(REPO, '.lambdad-test-xray-')));
-  harness.daemon.service.createFunction({ FunctionName: 'traced', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: `${FIXTURES}/xray` } });
-  harness.daemon.service.createFunction({ FunctionName: 'active', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: `${FIXTURES}/xray` }, TracingConfig: { Mode: 'Active' } });
+  traced = await bundleFunction(join(FIXTURES, 'xray', 'index.js'));
+  harness = await startDaemon();
+  harness.daemon.service.createFunction({ FunctionName: 'traced', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: traced } });
+  harness.daemon.service.createFunction({ FunctionName: 'active', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { Directory: traced }, TracingConfig: { Mode: 'Active' } });
   client = await LambdadClient.connect({ url: harness.daemon.url });
 });
 afterAll(async () => {
   client.close();
   await harness.stop();
+  rmSync(traced, { recursive: true, force: true });
 });
 
 describe('a traced invocation', () => {
@@ -150,7 +152,7 @@ describe('the collector', () => {
         socket.bind(0, '127.0.0.1', () => resolve(socket));
       });
     const other = await listen();
-    const forwarding = await startDaemon({ 'xray-forward': `127.0.0.1:${other.address().port}` }, mkdtempSync(join(REPO, '.lambdad-test-xray-')));
+    const forwarding = await startDaemon({ 'xray-forward': `127.0.0.1:${other.address().port}` });
     // A daemon whose collector port is taken: it still starts, and its segments go to whoever holds the port.
     const taken = await startDaemon({ 'xray-address': `127.0.0.1:${other.address().port}` });
     try {

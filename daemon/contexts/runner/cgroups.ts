@@ -3,7 +3,7 @@
  * one small interface over cgroup v1 (a hierarchy per controller) and v2 (one unified hierarchy). Each runner's
  * group is made below the daemon's own group, in a directory of this daemon process, removed at close.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
@@ -85,11 +85,46 @@ function killAll(procsFile: string): void {
   }
 }
 
-function removeGroup(directory: string): void {
+/**
+ * Removes what daemons that are gone (killed before they could clean up) left under `parent`: `lambdad-<pid>`
+ * directories of processes that no longer exist, with their runners' groups (empty: their processes died with
+ * the daemon).
+ */
+function removeStale(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = /^lambdad-(\d+)$/.exec(entry)?.[1];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    const directory = join(parent, entry);
+    for (const child of readdirSync(directory, { withFileTypes: true })) if (child.isDirectory()) removeGroup(join(directory, child.name));
+    removeGroup(directory);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A group is removable once its last process is reaped, a little after its runner's exit is seen. */
+const REMOVE_TRIES = 50;
+const REMOVE_RETRY_MS = 100;
+
+function removeGroup(directory: string, tries = REMOVE_TRIES): void {
   try {
     rmdirSync(directory);
-  } catch {
-    // Still busy (a process on its way out) or gone: nothing to leave behind that matters.
+  } catch (error) {
+    // Still busy with a process on its way out: look again shortly. Gone already: done.
+    if ((error as NodeJS.ErrnoException).code === 'EBUSY' && tries > 1) setTimeout(() => removeGroup(directory, tries - 1), REMOVE_RETRY_MS).unref();
   }
 }
 
@@ -101,7 +136,9 @@ function openV1(instance: string): Cgroups {
   for (const controller of V1_CONTROLLERS) {
     const mount = join(ROOT, controller);
     if (!existsSync(join(mount, 'cgroup.procs'))) throw new Error(`cgroup v1 controller '${controller}' is not mounted at ${mount}`);
-    const base = join(mount, own.get(controller) ?? '/', instance);
+    const parent = join(mount, own.get(controller) ?? '/');
+    removeStale(parent);
+    const base = join(parent, instance);
     mkdirSync(base, { recursive: true });
     bases.set(controller, base);
   }
@@ -147,6 +184,7 @@ function openV1(instance: string): Cgroups {
 function openV2(instance: string): Cgroups {
   const own = ownGroups().get('') ?? '/';
   const parent = join(ROOT, own);
+  removeStale(parent);
   const base = join(parent, instance);
   // A v2 group with processes of its own cannot hand controllers to children: the instance directory has none.
   write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');

@@ -125,6 +125,12 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     removals.add(removal);
   }
 
+  /** The runner serves `versionKey` from now on, and is the one its next contexts start in (unless it has one). */
+  function claim(host: RunnerHost, versionKey: string): void {
+    host.versionKey = versionKey;
+    if (!byVersion.get(versionKey)?.runner.alive) byVersion.set(versionKey, host);
+  }
+
   function forgetHost(host: RunnerHost): void {
     if (host.lingering !== null) clearTimeout(host.lingering);
     host.lingering = null;
@@ -135,7 +141,12 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
   const factory = {
     start(shape: ContextShape, versionKey: string | null, onDeath: Parameters<ContextFactory['start']>[2]) {
       const existing = versionKey === null ? undefined : byVersion.get(versionKey);
-      const host = existing !== undefined && existing.runner.alive && existing.shape.memoryMb === shape.memoryMb && existing.shape.tmpMb === shape.tmpMb ? existing : startRunner(shape);
+      let host = existing !== undefined && existing.runner.alive && existing.shape.memoryMb === shape.memoryMb && existing.shape.tmpMb === shape.tmpMb ? existing : undefined;
+      if (host === undefined) {
+        host = startRunner(shape);
+        // Cold starts of the version that come while this runner starts join it rather than start their own.
+        if (versionKey !== null) claim(host, versionKey);
+      }
       if (host.lingering !== null) clearTimeout(host.lingering);
       host.lingering = null;
       return new RunnerContext(host, nextContext++, shape, onDeath, hostEvents);
@@ -155,11 +166,9 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
   /** What a RunnerContext tells the factory about its runner. */
   const hostEvents: HostEvents = {
     async enter(host: RunnerHost, versionKey: string, target: InvokeTarget): Promise<void> {
-      if (host.versionKey === versionKey) return host.entering ?? undefined;
-      if (host.versionKey !== null) throw new Error(`the runner of ${host.versionKey} cannot serve ${versionKey}`);
-      host.versionKey = versionKey;
-      if (!byVersion.get(versionKey)?.runner.alive) byVersion.set(versionKey, host);
-      host.entering = (async () => {
+      if (host.versionKey !== null && host.versionKey !== versionKey) throw new Error(`the runner of ${host.versionKey} cannot serve ${versionKey}`);
+      claim(host, versionKey);
+      host.entering ??= (async () => {
         await linkTree(target.codeDirectory, join(host.directory, 'task'));
         for (const layer of target.layerDirectories) await linkTree(layer, join(host.directory, 'opt'));
       })();
