@@ -4,7 +4,7 @@
  * so the CPU quota is not what is measured), invoked through the SDK over WebSocket (msgpack): warm p50
  * (sequential) and throughput at 64 in flight, 5 rounds, medians, with the WebSocket + Piscina no-op floor
  * (bench/floor-server.ts) beside them. Goals: p50 ≤ 1.5× thread, throughput ≥ 0.7× thread. Then, in `process`
- * isolation: the cold start of a new function (a spare runner ready) and of a runner started on demand
+ * isolation: a warm call after 60 ms idle (its runner frozen, against thread), the cold start of a new function (a spare runner ready) and of a runner started on demand
  * (`--spare-workers 0`), and RSS per runner and per further context of a runner.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +22,9 @@ const WARM_UP_CALLS = 300;
 const THROUGHPUT_CALLS = 10_000;
 const IN_FLIGHT = 64;
 const COLD_STARTS = 10;
+/** Calls each made after a pause past the freeze delay (20 ms), so each finds its runner frozen. */
+const IDLE_CALLS = 50;
+const IDLE_PAUSE_MS = 60;
 /** Contexts held at once in one runner, for the RSS each further context adds. */
 const HELD_CONTEXTS = 20;
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
@@ -101,6 +104,19 @@ async function main(): Promise<void> {
         processP50FloorRatio: m.process!.p50 / m.floor!.p50,
       }),
     });
+
+    // A warm call after the runner has been idle long enough to be frozen: the thaw's cost, against thread.
+    for (const kind of ['thread', 'process'] as const) {
+      const samples: number[] = [];
+      for (let i = 0; i < IDLE_CALLS; i++) {
+        await sleep(IDLE_PAUSE_MS);
+        const started = performance.now();
+        await calls[kind]!();
+        samples.push((performance.now() - started) * 1000);
+      }
+      rounds[`${kind}AfterIdleP50us`] = [median(samples)];
+    }
+    process.stdout.write(`after ${IDLE_PAUSE_MS} ms idle: thread p50 ${rounds.threadAfterIdleP50us![0]!.toFixed(0)} µs, process (thawed) ${rounds.processAfterIdleP50us![0]!.toFixed(0)} µs\n`);
 
     // Cold starts: a spare runner ready (1 s for the spare to be replaced), and a runner started on demand.
     rounds.coldStartSpareRunnerMs = await coldStarts(clients.process, 'cold', COLD_STARTS, 1_000);

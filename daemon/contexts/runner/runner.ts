@@ -62,6 +62,8 @@ export class Runner {
   #nextId = 1;
   #frozen = false;
   #freezeTimer: NodeJS.Timeout | null = null;
+  /** When the last request was answered (performance.now()). */
+  #idleSince = 0;
   #end: RunnerEnd | null = null;
   #protocolError: RunnerProtocolError | null = null;
   #stderr = '';
@@ -167,27 +169,31 @@ export class Runner {
     this.kill();
   }
 
+  /** The runner went idle: freeze it once it has stayed so for FREEZE_AFTER_MS. One timer, not one per request. */
   #scheduleFreeze(): void {
     if (this.#cgroup === null || this.#end !== null) return;
-    if (this.#freezeTimer !== null) clearTimeout(this.#freezeTimer);
-    this.#freezeTimer = setTimeout(() => {
-      this.#freezeTimer = null;
-      if (this.#pending.size > 0 || this.#end !== null) return;
-      try {
-        this.#cgroup!.freeze();
-        this.#frozen = true;
-      } catch {
-        // A freezer that refuses leaves the runner running: its threads still wait on Atomics between tasks.
-      }
-    }, FREEZE_AFTER_MS);
-    this.#freezeTimer.unref();
+    this.#idleSince = performance.now();
+    this.#freezeTimer ??= setTimeout(() => this.#freezeIfIdle(), FREEZE_AFTER_MS).unref();
+  }
+
+  #freezeIfIdle(): void {
+    this.#freezeTimer = null;
+    // Busy again: the next time it goes idle arms the timer anew.
+    if (this.#pending.size > 0 || this.#end !== null) return;
+    const idleMs = performance.now() - this.#idleSince;
+    if (idleMs < FREEZE_AFTER_MS) {
+      this.#freezeTimer = setTimeout(() => this.#freezeIfIdle(), FREEZE_AFTER_MS - idleMs).unref();
+      return;
+    }
+    try {
+      this.#cgroup!.freeze();
+      this.#frozen = true;
+    } catch {
+      // A freezer that refuses leaves the runner running: its threads still wait on Atomics between tasks.
+    }
   }
 
   #thaw(): void {
-    if (this.#freezeTimer !== null) {
-      clearTimeout(this.#freezeTimer);
-      this.#freezeTimer = null;
-    }
     if (!this.#frozen) return;
     this.#frozen = false;
     this.#cgroup!.thaw();
