@@ -96,7 +96,7 @@ export class Daemon {
     const workDirectory = join(config.dataDir, 'contexts');
     const factory = config.isolation === 'thread'
       ? threadContexts(workDirectory, ids)
-      : processContexts({ workDirectory, keepWarmMs: config.keepWarmMs, ids, onMissing: (missing) => log('isolation-degraded', { missing: missing.join('; ') }) });
+      : processContexts({ workDirectory, keepWarmMs: config.keepWarmMs, ids, log });
     const sessions = new RoleSessions(clock);
     // Where a function's AWS SDK finds lambdad: known once the port is bound, before any function runs.
     let endpoint = '';

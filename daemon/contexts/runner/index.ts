@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ids } from '../../clock.js';
+import type { DaemonLog } from '../../observability/daemon-log.js';
 import type { InvokeTarget } from '../../registry/index.js';
 import { RUNTIME_DIRECTORY, type FunctionPaths } from '../execution-context.js';
 import type { ContextFactory, ContextShape } from '../index.js';
@@ -14,7 +15,7 @@ import { removeTree, resetDirectory } from '../scratch.js';
 import { openCgroups, type Cgroups } from './cgroups.js';
 import { linkTree } from './link-tree.js';
 import { RunnerContext } from './runner-context.js';
-import { Runner, type RunnerLaunch } from './runner.js';
+import { Runner, type RunnerEnd, type RunnerLaunch } from './runner.js';
 import { probeBubblewrap, RUNNER_MAIN, SANDBOX_HOME, SANDBOX_PATHS, sandboxArguments } from './sandbox.js';
 
 const MIB = 1024 * 1024;
@@ -30,8 +31,8 @@ export interface ProcessContextsOptions {
   /** How long a runner whose last context an invocation reset is kept, /tmp and all, for the version's next context. */
   readonly keepWarmMs: number;
   readonly ids: Ids;
-  /** Told once at start which protections this host cannot give. */
-  readonly onMissing: (missing: readonly string[]) => void;
+  /** The daemon's log: what this host cannot give (once, at start), and runners that died other than by request. */
+  readonly log: DaemonLog;
 }
 
 /** One runner process and what it holds. */
@@ -58,7 +59,7 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
   const missing: string[] = [];
   if (!bubblewrap.ok) missing.push(`no sandbox (${bubblewrap.why}): runners see the host's filesystem, processes and network namespace as the daemon's user`);
   if ('unavailable' in cgroups) missing.push(`no control groups (${cgroups.unavailable}): no hard memory limit, CPU share or whole-runner freeze`);
-  if (missing.length > 0) options.onMissing(missing);
+  if (missing.length > 0) options.log('isolation-degraded', { missing: missing.join('; ') });
   const groups = 'unavailable' in cgroups ? null : cgroups;
 
   const hosts = new Set<RunnerHost>();
@@ -99,7 +100,7 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     const id = options.ids.hex(8);
     const directory = join(options.workDirectory, id);
     const host: RunnerHost = {
-      runner: new Runner(launch(id, directory, shape), () => onRunnerExit(host)),
+      runner: new Runner(launch(id, directory, shape), (end) => onRunnerExit(host, end)),
       directory,
       shape,
       contexts: new Set(),
@@ -118,7 +119,12 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     return host;
   }
 
-  function onRunnerExit(host: RunnerHost): void {
+  function onRunnerExit(host: RunnerHost, end: RunnerEnd): void {
+    // A runner lambdad ended has no contexts left; one with contexts died of its own (or its function's) doing.
+    if (host.contexts.size > 0) {
+      const how: Record<string, string | number> = end.signal !== null ? { signal: JSON.stringify(end.signal) } : { exitCode: end.exitCode ?? 0 };
+      options.log('runner-died', { version: host.versionKey ?? 'spare', ...how, outOfMemory: String(end.outOfMemory), ...(end.stderr === '' ? {} : { stderr: JSON.stringify(end.stderr.slice(-500)) }) });
+    }
     forgetHost(host);
     for (const context of [...host.contexts]) context.runnerDied();
     const removal = removeTree(host.directory).finally(() => removals.delete(removal));
