@@ -152,6 +152,7 @@ const invoke = newest('invoke');
 const memory = newest('memory') ?? newest('scale');
 const telemetry = newest('telemetry');
 const peers = newest('peers');
+const isolation = newest('isolation');
 const goals: Goal[] = [
   { goal: 'Warm invoke over WebSocket (msgpack), p50 ≤ 1.3× the ws + Piscina floor (1 in flight)', value: ratio(sweep, 'msgpack@1P50us', 'wsFloor@1P50us'), bound: 1.3, unit: '×', source: sweep?.file ?? 'sweep' },
   { goal: 'Warm invoke over WebSocket (msgpack), throughput ≥ 0.8× the floor (64 in flight)', value: ratio(sweep, 'msgpack@64Rps', 'wsFloor@64Rps'), bound: 0.8, atLeast: true, unit: '×', source: sweep?.file ?? 'sweep' },
@@ -159,6 +160,8 @@ const goals: Goal[] = [
   { goal: 'Cold start (trivial handler) p50 ≤ 10 ms with spare workers', value: invoke === null ? null : (invoke.medians['coldSpareP50'] ?? NaN) / 1000, bound: 10, unit: ' ms', source: invoke?.file ?? 'invoke' },
   { goal: 'Memory per warm context ≤ 10 MB', value: memory?.medians['rssPerContextMb'] ?? null, bound: 10, unit: ' MB', source: memory?.file ?? 'memory' },
   { goal: 'Metrics + tracing on vs off, under 3 % apart', value: telemetry?.medians['onSlowdown'] === undefined ? null : telemetry.medians['onSlowdown'] * 100, bound: 3, unit: ' %', source: telemetry?.file ?? 'telemetry' },
+  { goal: 'Process isolation: warm invoke p50 ≤ 1.5× thread isolation (1 in flight, 1,769 MB)', value: isolation?.medians['processP50Ratio'] ?? null, bound: 1.5, unit: '×', source: isolation?.file ?? 'isolation' },
+  { goal: 'Process isolation: throughput ≥ 0.7× thread isolation (64 in flight, 1,769 MB)', value: isolation?.medians['processRpsRatio'] ?? null, bound: 0.7, atLeast: true, unit: '×', source: isolation?.file ?? 'isolation' },
   { goal: 'Against serverless-offline: ≥ 10× lower p50', value: ratio(peers, 'serverlessOfflineP50us', 'lambdadP50us'), bound: 10, atLeast: true, unit: '×', source: peers?.file ?? 'npm run bench:peers' },
   { goal: 'Against serverless-offline: ≥ 10× the throughput (32 in flight)', value: ratio(peers, 'lambdadRps', 'serverlessOfflineRps'), bound: 10, atLeast: true, unit: '×', source: peers?.file ?? 'npm run bench:peers' },
 ];

@@ -5,7 +5,7 @@
  */
 import { Socket } from 'node:net';
 import { ContextState, ThreadContext } from '../execution-context.js';
-import { encodeFrame, readFrames } from './channel.js';
+import { frameWriter, readFrames } from './channel.js';
 import { encodableRunReport, RUNNER_PROTOCOL_VERSION, type RunnerRequest } from './protocol.js';
 
 /** Every context of the runner uses the sandbox's /tmp, which outlives any one of them (and their resets). */
@@ -14,9 +14,7 @@ const SANDBOX_TMP = process.env.TMPDIR ?? '/tmp';
 const channel = new Socket({ fd: 3, readable: true, writable: true });
 const contexts = new Map<number, ThreadContext>();
 
-function send(message: unknown): void {
-  channel.write(encodeFrame(message));
-}
+const send = frameWriter(channel);
 
 function context(id: number): ThreadContext {
   const found = contexts.get(id);

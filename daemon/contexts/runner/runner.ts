@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import type { Socket } from 'node:net';
-import { encodeFrame, readFrames } from './channel.js';
+import { frameWriter, readFrames } from './channel.js';
 import type { RunnerCgroup } from './cgroups.js';
 import { parseRunnerMessage, RUNNER_PROTOCOL_VERSION, RunnerProtocolError, type RunnerRequest } from './protocol.js';
 
@@ -55,6 +55,7 @@ interface Pending {
 export class Runner {
   readonly #child: ChildProcess;
   readonly #channel: Socket;
+  readonly #send: (message: unknown) => void;
   readonly #cgroup: RunnerCgroup | null;
   readonly #pending = new Map<number, Pending>();
   readonly #ready: Promise<void>;
@@ -74,6 +75,7 @@ export class Runner {
     this.#cgroup = launch.cgroup;
     this.#child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
     this.#channel = this.#child.stdio[3] as Socket;
+    this.#send = frameWriter(this.#channel);
     this.#child.stderr!.on('data', (chunk: Buffer) => (this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES)));
     this.#exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
@@ -141,7 +143,7 @@ export class Runner {
     this.#thaw();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#channel.write(encodeFrame({ ...request, id }));
+      this.#send({ ...request, id });
     });
   }
 
