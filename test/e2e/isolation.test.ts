@@ -3,8 +3,8 @@
  * sandboxes and control groups. What a handler tries here (read the daemon's secrets, other functions' code
  * and /tmp, signal the daemon, crash, exhaust memory, disk or CPU) must not reach past its own sandbox.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,5 +155,27 @@ describe('limits', () => {
     // Thawed, the child ticks again.
     const later = (await attempt('ticker', { action: 'ticks', waitMs: 200 })).value as number[];
     expect(later.length).toBeGreaterThan(ticks.length);
+  });
+
+  it('ends the processes a handler left running when its runner goes', async () => {
+    create('orphan-maker', { MemorySize: 1769 });
+    const tickers = (): number[] =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes("appendFileSync('/tmp/ticks'");
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const others = tickers();
+    await probe('orphan-maker', { action: 'spawn-ticker' });
+    const before = tickers().filter((pid) => !others.includes(pid));
+    expect(before.length).toBe(1);
+    // A deleted function's contexts and runner end; the child goes with the runner's PID namespace.
+    harness.daemon.service.deleteFunction('orphan-maker');
+    await expect.poll(() => tickers().filter((pid) => before.includes(pid)), { timeout: 5_000 }).toEqual([]);
   });
 });
