@@ -4,23 +4,20 @@
  * Reports how long it took until all N handlers were running, the daemon's RSS before and at the peak, and the RSS
  * each warm execution context adds (goal: ≤ 10 MB). Run by bench/scale.ts (1,000) and bench/memory.ts (100).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { startDaemonProcess } from './load.js';
 import { writeReport } from './report.js';
+import { rssMb } from './rss.js';
 
 /** The run gives up waiting for all handlers to be running after this long. */
 const RAMP_LIMIT_MS = 120_000;
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const SLEEPER_CODE = fileURLToPath(new URL('../../bench/sleeper', import.meta.url));
 
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
-}
 
 export async function holdInFlight(name: string, inFlight: number): Promise<void> {
   const daemon = await startDaemonProcess(['--auth', 'none', '--isolation', 'thread', '--account-concurrency', String(inFlight)]);

@@ -14,6 +14,7 @@ import { LambdadClient } from '../clients/node/index.js';
 import { wsFloorClient } from './floors.js';
 import { measureRounds, startDaemonProcess, startProcess, type Call, type DaemonProcess } from './load.js';
 import { writeReport } from './report.js';
+import { rssMb } from './rss.js';
 import { median } from './stats.js';
 
 const ROUNDS = 5;
@@ -56,10 +57,6 @@ function runnerPids(): number[] {
     });
 }
 
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
