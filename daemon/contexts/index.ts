@@ -197,8 +197,8 @@ export class ExecutionContexts {
     const versionKey = versionKeyOf(target);
     const timeoutMs = configuration.Timeout * 1000;
 
-    const provisioned = this.#takeUsable(this.#provisionedIdle.get(versionKey));
-    const warm = provisioned ?? this.#takeUsable(this.#warm.get(versionKey));
+    const provisioned = this.#takeUsable(this.#provisionedIdle.get(versionKey), timeoutMs);
+    const warm = provisioned ?? this.#takeUsable(this.#warm.get(versionKey), timeoutMs);
     const placement = provisioned !== undefined ? 'provisioned' : this.#isProvisioned(versionKey) ? 'spillover' : 'on-demand';
     let context: ExecutionContext;
     let streamName: string;
@@ -224,7 +224,7 @@ export class ExecutionContexts {
         threadStartMs = performance.now() - started;
       }
       await this.#adoptResetSandbox(versionKey, context);
-      const paths = await context.enter(versionKey, target);
+      const paths = await this.#enter(context, versionKey, target);
       streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
       ({ binding, expiresAt } = this.#binding(target, streamName, paths, 'on-demand'));
       this.#serving.add(context);
@@ -330,6 +330,16 @@ export class ExecutionContexts {
     await this.#options.factory.close();
   }
 
+  /** The context's paths to the function; a context that cannot reach it is ended, not left behind. */
+  async #enter(context: ExecutionContext, versionKey: string, target: InvokeTarget): Promise<FunctionPaths> {
+    try {
+      return await context.enter(versionKey, target);
+    } catch (error) {
+      void context.destroy();
+      throw error;
+    }
+  }
+
   #binding(target: InvokeTarget, streamName: string, paths: FunctionPaths, initializationType: 'on-demand' | 'provisioned-concurrency'): { binding: ContextBinding; expiresAt: number } {
     const { configuration } = target;
     const credentials = this.#options.credentials(target);
@@ -378,7 +388,7 @@ export class ExecutionContexts {
     const context = this.#spares.get(shapeKey(shape))?.shift() ?? (await this.#startContext(shape, provisioning.versionKey));
     this.#scheduleRefill(shape);
     await this.#adoptResetSandbox(provisioning.versionKey, context);
-    const paths = await context.enter(provisioning.versionKey, target);
+    const paths = await this.#enter(context, provisioning.versionKey, target);
     const streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
     const { binding, expiresAt } = this.#binding(target, streamName, paths, 'provisioned-concurrency');
     this.#serving.add(context);
@@ -449,9 +459,12 @@ export class ExecutionContexts {
     if (oldest.list.length === 0) this.#warm.delete(oldest.key);
   }
 
-  /** The most recently used idle context of the list that can serve; one whose role session is about to expire is ended. */
-  #takeUsable(list: WarmContext[] | undefined): WarmContext | undefined {
-    const renewBy = this.#options.clock.now() + SESSION_RENEW_MARGIN_MS;
+  /**
+   * The most recently used idle context of the list that can serve; one whose role session could expire before
+   * an invocation of `timeoutMs` ends (with a margin) is ended.
+   */
+  #takeUsable(list: WarmContext[] | undefined, timeoutMs: number): WarmContext | undefined {
+    const renewBy = this.#options.clock.now() + timeoutMs + SESSION_RENEW_MARGIN_MS;
     for (let warm = list?.pop(); warm !== undefined; warm = list?.pop()) {
       if (warm.context.state !== ContextState.Frozen) continue;
       if (warm.expiresAt > renewBy) return warm;

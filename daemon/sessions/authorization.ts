@@ -4,7 +4,7 @@
  * refused as IAM refuses an action no policy allows.
  */
 import { LambdaError } from '../errors.js';
-import type { RoleSession } from './index.js';
+import type { RoleSession, RoleSessions } from './index.js';
 
 const DATA_PLANE: Readonly<Record<string, string>> = Object.freeze({
   Invoke: 'lambda',
@@ -34,14 +34,20 @@ const SERVICE_OF: Readonly<Record<string, string>> = Object.freeze({
 export class Authorizer {
   readonly #region: string;
   readonly #accountId: string;
+  readonly #sessions: RoleSessions;
 
-  constructor(region: string, accountId: string) {
+  constructor(region: string, accountId: string, sessions: RoleSessions) {
     this.#region = region;
     this.#accountId = accountId;
+    this.#sessions = sessions;
   }
 
-  /** Throws AccessDeniedException unless `session` may call `operation` (on the function named, if any). */
+  /**
+   * Throws unless `session` may call `operation` (on the function named, if any) now: ExpiredTokenException
+   * once it expired (a WebSocket connection outlives its signature), AccessDeniedException beyond the data plane.
+   */
   authorize(session: RoleSession, operation: string, functionName: string | undefined): void {
+    if (this.#sessions.isExpired(session)) throw new LambdaError('ExpiredTokenException', 'The security token included in the request is expired');
     if (DATA_PLANE[operation] !== undefined) return;
     const action = `${SERVICE_OF[operation] ?? 'lambda'}:${operation}`;
     const resource = functionName === undefined ? '*' : functionName.startsWith('arn:') ? functionName : `arn:aws:lambda:${this.#region}:${this.#accountId}:function:${functionName}`;

@@ -180,7 +180,14 @@ export class SigV4Verifier {
       throw new LambdaError('ExpiredTokenException', 'The security token included in the request is expired');
     }
     let signers = this.#sessionSigners.get(accessKeyId);
-    if (signers === undefined) this.#sessionSigners.set(accessKeyId, (signers = signersFor(session, this.#region)));
+    if (signers === undefined) {
+      // A new session's first request: the signers of sessions that expired since go.
+      for (const key of this.#sessionSigners.keys()) {
+        const known = this.#sessions!.find(key);
+        if (known === undefined || this.#sessions!.isExpired(known)) this.#sessionSigners.delete(key);
+      }
+      this.#sessionSigners.set(accessKeyId, (signers = signersFor(session, this.#region)));
+    }
     return { caller: { kind: 'role', session }, signers };
   }
 

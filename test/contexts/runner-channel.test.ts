@@ -113,7 +113,7 @@ describe('a runner that breaks the protocol', () => {
       setInterval(() => undefined, 1000);
     `;
     let ended: unknown = null;
-    const runner = new Runner({ command: process.execPath, args: ['-e', script], env: {}, cwd: '/', cgroup: null, exitCodeCarriesSignal: false }, (end) => (ended = end));
+    const runner = new Runner({ command: process.execPath, args: ['-e', script], inputs: [], env: {}, cwd: '/', cgroup: null, exitCodeCarriesSignal: false }, (end) => (ended = end));
     await runner.ready();
     const request = runner.request({ op: 'destroy', context: 1 });
     await expect(request).rejects.toBeInstanceOf(RunnerProtocolError);

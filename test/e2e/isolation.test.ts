@@ -96,7 +96,7 @@ describe('what a handler can reach', () => {
       const { value } = await attempt('signaller', { action: 'read', path: '/proc/1/environ' });
       expect(String(value ?? '')).not.toContain('must-not-leak');
       const whoami = json((await probe('signaller', { action: 'whoami' })).payload);
-      expect(whoami).toMatchObject({ uid: 993, cwd: '/var/task' });
+      expect(whoami).toMatchObject({ uid: 993, user: 'sbx_user1051', cwd: '/var/task' });
       expect(whoami.env.LAMBDAD_TEST_DAEMON_SECRET).toBeUndefined();
     } finally {
       delete process.env.LAMBDAD_TEST_DAEMON_SECRET;

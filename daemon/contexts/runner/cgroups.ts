@@ -186,8 +186,17 @@ function openV2(instance: string): Cgroups {
   const parent = join(ROOT, own);
   removeStale(parent);
   const base = join(parent, instance);
-  // A v2 group with processes of its own cannot hand controllers to children: the instance directory has none.
-  write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
+  // A v2 group with processes of its own cannot hand controllers to children (EBUSY): the daemon moves into a
+  // leaf of its own group first, as a delegated subtree expects.
+  try {
+    write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EBUSY') throw error;
+    const leaf = join(parent, `${instance}-daemon`);
+    mkdirSync(leaf, { recursive: true });
+    write(join(leaf, 'cgroup.procs'), String(process.pid));
+    write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
+  }
   mkdirSync(base, { recursive: true });
   write(join(base, 'cgroup.subtree_control'), '+memory +cpu +pids');
   return {

@@ -16,7 +16,7 @@ import { openCgroups, type Cgroups } from './cgroups.js';
 import { linkTree } from './link-tree.js';
 import { RunnerContext } from './runner-context.js';
 import { Runner, type RunnerEnd, type RunnerLaunch } from './runner.js';
-import { probeBubblewrap, RUNNER_MAIN, SANDBOX_HOME, SANDBOX_PATHS, sandboxArguments } from './sandbox.js';
+import { probeBubblewrap, RUNNER_MAIN, SANDBOX_HOME, SANDBOX_INPUTS, SANDBOX_PATHS, sandboxArguments } from './sandbox.js';
 
 const MIB = 1024 * 1024;
 /** Lambda gives a function one vCPU at 1,769 MB, and CPU in proportion to its memory (spec/limits.md). */
@@ -42,6 +42,8 @@ export interface RunnerHost {
   readonly shape: ContextShape;
   readonly contexts: Set<RunnerContext>;
   versionKey: string | null;
+  /** The most contexts it has held at once: what its memory limit allows for. */
+  memoryContexts: number;
   /** Set while an empty runner waits for its version's next context (its last one was reset). */
   lingering: NodeJS.Timeout | null;
   /** Set while the version's code is being laid into the runner's /var/task and /opt. */
@@ -63,6 +65,8 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
   const groups = 'unavailable' in cgroups ? null : cgroups;
 
   const hosts = new Set<RunnerHost>();
+  /** Every runner process not yet exited, serving or on its way out: close() waits for them all. */
+  const running = new Set<Runner>();
   const byVersion = new Map<string, RunnerHost>();
   /** Runner directories being removed: close() waits for them. */
   const removals = new Set<Promise<void>>();
@@ -78,6 +82,7 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
       return {
         command: bubblewrap.path,
         args: sandboxArguments({ taskDirectory, optDirectory, tmpBytes: shape.tmpMb * MIB }, []),
+        inputs: SANDBOX_INPUTS,
         env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: SANDBOX_HOME, TMPDIR: SANDBOX_PATHS.tmpDirectory, LANG: 'C.UTF-8' },
         cwd: '/',
         cgroup,
@@ -88,7 +93,7 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     const home = join(directory, 'home');
     mkdirSync(tmp, { recursive: true });
     mkdirSync(home, { recursive: true });
-    return { command: process.execPath, args: [RUNNER_MAIN], env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8' }, cwd: taskDirectory, cgroup, exitCodeCarriesSignal: false };
+    return { command: process.execPath, args: [RUNNER_MAIN], inputs: [], env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8' }, cwd: taskDirectory, cgroup, exitCodeCarriesSignal: false };
   }
 
   function pathsOf(directory: string): FunctionPaths {
@@ -105,11 +110,14 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
       shape,
       contexts: new Set(),
       versionKey: null,
+      memoryContexts: 0,
       lingering: null,
       entering: null,
       ready: Promise.resolve(),
       paths: pathsOf(directory),
     };
+    running.add(host.runner);
+    void host.runner.exited.then(() => running.delete(host.runner));
     (host as { ready: Promise<void> }).ready = host.runner.ready();
     host.ready.catch(() => undefined);
     host.runner.onContextDeath = (id) => {
@@ -159,9 +167,9 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     },
     servesVersion: (versionKey: string) => byVersion.get(versionKey)?.runner.alive === true,
     async close() {
-      const exits = [...hosts].map((host) => {
-        host.runner.kill();
-        return host.runner.exited;
+      const exits = [...running].map((runner) => {
+        runner.kill();
+        return runner.exited;
       });
       await Promise.all(exits);
       await Promise.all([...removals]);
@@ -178,7 +186,14 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
         await linkTree(target.codeDirectory, join(host.directory, 'task'));
         for (const layer of target.layerDirectories) await linkTree(layer, join(host.directory, 'opt'));
       })();
-      await host.entering;
+      try {
+        await host.entering;
+      } catch (error) {
+        // A runner whose code could not be laid in serves nobody: the version's next cold start gets another.
+        forgetHost(host);
+        host.runner.kill();
+        throw error;
+      }
     },
     changed(host: RunnerHost, reset: boolean): void {
       if (host.contexts.size === 0) {
@@ -197,7 +212,9 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
       let bound = 0;
       for (const context of host.contexts) if (context.bound) bound += 1;
       const { memoryMb, tmpMb } = host.shape;
-      const memoryBytes = (RUNNER_BASE_MB + host.contexts.size * (memoryMb + CONTEXT_OVERHEAD_MB) + tmpMb) * MIB;
+      // The memory limit only grows: a context that left may still be freeing its memory (its thread exiting).
+      host.memoryContexts = Math.max(host.memoryContexts, host.contexts.size);
+      const memoryBytes = (RUNNER_BASE_MB + host.memoryContexts * (memoryMb + CONTEXT_OVERHEAD_MB) + tmpMb) * MIB;
       // A context still starting (or a spare) gets a whole core: starting the runtime is lambdad's work, not the function's.
       const cpus = (bound * memoryMb) / MB_PER_VCPU + (host.contexts.size - bound);
       try {

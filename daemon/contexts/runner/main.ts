@@ -4,8 +4,9 @@
  * holds nothing of the daemon's: no credentials, no data directory, no environment but its own.
  */
 import { Socket } from 'node:net';
-import { ContextState, ThreadContext } from '../execution-context.js';
-import { frameWriter, readFrames } from './channel.js';
+import { ContextState, ThreadContext, type RunReport } from '../execution-context.js';
+import { LIMITS } from '../../limits.js';
+import { ChannelError, frameWriter, readFrames } from './channel.js';
 import { encodableRunReport, RUNNER_PROTOCOL_VERSION, type RunnerRequest } from './protocol.js';
 
 /** Every context of the runner uses the sandbox's /tmp, which outlives any one of them (and their resets). */
@@ -67,7 +68,14 @@ readFrames(
       ({ value, alive }) => {
         busy.delete(request.context);
         if (!alive) contexts.delete(request.context);
-        send({ op: 'reply', id: request.id, ok: true, alive, value });
+        try {
+          send({ op: 'reply', id: request.id, ok: true, alive, value });
+        } catch (error) {
+          if (!(error instanceof ChannelError)) throw error;
+          // A result too large for a frame is far past Lambda's response limit: what crosses is enough for the
+          // daemon to answer Function.ResponseSizeTooLarge.
+          send({ op: 'reply', id: request.id, ok: true, alive, value: withinFrame(value as RunReport) });
+        }
       },
       (error: unknown) => {
         busy.delete(request.context);
@@ -83,3 +91,11 @@ readFrames(
 channel.on('close', () => process.exit(0));
 channel.on('error', () => process.exit(0));
 send({ op: 'hello', version: RUNNER_PROTOCOL_VERSION });
+
+/** A run report whose result payload is cut to one byte over Lambda's response limit. */
+function withinFrame(report: RunReport): RunReport {
+  const { result } = report;
+  if (result.kind !== 'reply' || result.reply.outcome.kind === 'invalid-request') return report;
+  const outcome = { ...result.reply.outcome, payload: result.reply.outcome.payload.subarray(0, LIMITS.syncResponseMaxBytes + 1) };
+  return { ...report, result: { kind: 'reply', reply: { ...result.reply, outcome } } };
+}

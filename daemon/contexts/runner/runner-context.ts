@@ -8,11 +8,14 @@ import { ContextState, type ExecutionContext, type FunctionPaths, type InitResul
 import type { ContextShape } from '../index.js';
 import type { ContextBinding } from '../messages.js';
 import type { HostEvents, RunnerHost } from './index.js';
-import { parseInitResult, parseRunReport } from './protocol.js';
+import { parseInitResult, parseRunReport, RunnerProtocolError } from './protocol.js';
 import { RunnerExited } from './runner.js';
 
 /** How long past its own deadline the daemon waits for a runner's answer before killing the runner. */
 const BACKSTOP_GRACE_MS = 2_000;
+/** A context's thread start-up (with the runner's, for the first), and its ending, before the runner is killed. */
+const WARM_UP_LIMIT_MS = 30_000;
+const DESTROY_LIMIT_MS = 5_000;
 
 export class RunnerContext implements ExecutionContext {
   readonly id: number;
@@ -60,28 +63,36 @@ export class RunnerContext implements ExecutionContext {
   }
 
   async warmUp(): Promise<void> {
+    const backstop = this.#backstop(WARM_UP_LIMIT_MS);
     try {
       await this.#host.ready;
       await this.#host.runner.request({ op: 'start', context: this.id, shape: this.shape });
+      // Destroyed, or its runner gone, while it started.
+      if (this.#state === ContextState.Dead) throw new Error('the context ended while it started');
       this.#transition(ContextState.Frozen);
     } catch (error) {
       this.#die();
       throw error;
+    } finally {
+      clearTimeout(backstop);
     }
   }
 
   async initialize(versionKey: string, binding: ContextBinding, limitMs: number): Promise<InitResult> {
     if (this.#versionKey !== null) throw new Error(`context of ${this.#versionKey} cannot be initialised again`);
+    // Its runner died while the version's code was laid in (another context of it crashed).
+    if (this.#state === ContextState.Dead) return { reply: { ok: false, errorType: 'Runtime.InitError', errorMessage: this.#goneReason() }, initLogs: [] };
     this.#transition(ContextState.Busy);
     this.#versionKey = versionKey;
     const backstop = this.#backstop(limitMs);
     try {
       const { alive, value } = await this.#host.runner.request({ op: 'initialize', context: this.id, versionKey, binding, limitMs });
       const result = parseInitResult(value);
-      if (alive && result.reply.ok) this.#transition(ContextState.Frozen);
+      if (alive && result.reply.ok && this.#state === ContextState.Busy) this.#transition(ContextState.Frozen);
       else this.#die();
       return result;
     } catch (error) {
+      this.#distrust(error);
       this.#die();
       const errorMessage = error instanceof RunnerExited ? `Runtime exited with error: ${exitReason(error)}` : (error as Error).message;
       return { reply: { ok: false, errorType: 'Runtime.InitError', errorMessage }, initLogs: [] };
@@ -94,6 +105,8 @@ export class RunnerContext implements ExecutionContext {
     if (this.#versionKey === null ? binding === null : this.#versionKey !== versionKey) {
       throw new Error(`context of ${this.#versionKey ?? 'no version'} cannot run ${versionKey}${binding === null ? ' without a binding' : ''}`);
     }
+    // Its runner died while the version's code was laid in (another context of it crashed): fail as it did.
+    if (this.#state === ContextState.Dead) return failedRun(this.#host.runner.end === null ? new Error(this.#goneReason()) : new RunnerExited(this.#host.runner.end));
     this.#transition(ContextState.Busy);
     this.#versionKey = versionKey;
     let backstopFired = false;
@@ -101,12 +114,13 @@ export class RunnerContext implements ExecutionContext {
     try {
       const { alive, value } = await this.#host.runner.request({ op: 'run', context: this.id, versionKey, binding, task, timeoutMs });
       const report = parseRunReport(value);
-      if (alive) this.#transition(ContextState.Frozen);
+      if (alive && this.#state === ContextState.Busy) this.#transition(ContextState.Frozen);
       else this.#die(true);
       return report;
     } catch (error) {
+      this.#distrust(error);
       this.#die(true);
-      return { result: backstopFired ? { kind: 'timeout' } : failureOf(error as Error), initLogs: [], logs: [], droppedLogs: 0, peakMemoryBytes: 0 };
+      return backstopFired ? { ...failedRun(error as Error), result: { kind: 'timeout' } } : failedRun(error as Error);
     } finally {
       clearTimeout(backstop);
     }
@@ -116,7 +130,20 @@ export class RunnerContext implements ExecutionContext {
     if (this.#state === ContextState.Dead) return;
     const live = this.#host.runner.alive;
     this.#die();
-    if (live) await this.#host.runner.request({ op: 'destroy', context: this.id }).catch(() => undefined);
+    if (!live) return;
+    const backstop = this.#backstop(DESTROY_LIMIT_MS);
+    await this.#host.runner.request({ op: 'destroy', context: this.id }).catch(() => undefined);
+    clearTimeout(backstop);
+  }
+
+  /** A runner that broke the protocol is trusted with nothing more: it ends, with every context in it. */
+  #distrust(error: unknown): void {
+    if (error instanceof RunnerProtocolError) this.#host.runner.kill();
+  }
+
+  #goneReason(): string {
+    const end = this.#host.runner.end;
+    return end === null ? 'the execution environment ended before the invocation started' : `Runtime exited with error: ${exitReason(new RunnerExited(end))}`;
   }
 
   /** The runner reports this context died while idle (its thread failed). */
@@ -149,6 +176,10 @@ export class RunnerContext implements ExecutionContext {
   #transition(next: ContextState): void {
     this.#state = transition(this.#state, next);
   }
+}
+
+function failedRun(error: Error): RunReport {
+  return { result: failureOf(error), initLogs: [], logs: [], droppedLogs: 0, peakMemoryBytes: 0 };
 }
 
 /** How the death of the runner ended an invocation, for the caller and the REPORT line. */

@@ -39,6 +39,8 @@ export class RunnerExited extends Error {
 export interface RunnerLaunch {
   readonly command: string;
   readonly args: readonly string[];
+  /** Written to the process's file descriptors 4, 5, … (then closed), for it to read at start. */
+  readonly inputs: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   /** Its control group, or null where the host gives none. */
@@ -73,22 +75,38 @@ export class Runner {
 
   constructor(launch: RunnerLaunch, onExit: (end: RunnerEnd) => void) {
     this.#cgroup = launch.cgroup;
-    this.#child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    this.#child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...launch.inputs.map(() => 'pipe' as const)], detached: true });
+    launch.inputs.forEach((input, index) => {
+      const stream = this.#child.stdio[4 + index] as Socket;
+      stream.on('error', () => undefined);
+      stream.end(input);
+    });
     this.#channel = this.#child.stdio[3] as Socket;
     this.#send = frameWriter(this.#channel);
     this.#child.stderr!.on('data', (chunk: Buffer) => (this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES)));
     this.#exited = new Promise((resolve) => {
-      this.#child.once('exit', (code, signal) => {
+      const exited = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (this.#end !== null) return;
         const end = this.#ended(code, signal, launch.exitCodeCarriesSignal);
         resolve(end);
         onExit(end);
+      };
+      this.#child.once('exit', exited);
+      // A process that could not be started never exits: it ended before it began.
+      this.#child.once('error', () => {
+        if (this.#child.pid === undefined) exited(null, null);
       });
-      this.#child.once('error', () => undefined);
     });
     this.#channel.on('error', () => this.kill());
     this.#ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the runner did not start within ${START_LIMIT_MS} ms`)), START_LIMIT_MS);
-      void this.#exited.then((end) => reject(new RunnerExited(end)));
+      const timer = setTimeout(() => {
+        reject(new Error(`the runner did not start within ${START_LIMIT_MS} ms`));
+        this.kill();
+      }, START_LIMIT_MS);
+      void this.#exited.then((end) => {
+        clearTimeout(timer);
+        reject(new RunnerExited(end));
+      });
       readFrames(
         this.#channel,
         (raw) => {
@@ -131,6 +149,11 @@ export class Runner {
     return this.#end === null;
   }
 
+  /** How the process ended; null while it runs. */
+  get end(): RunnerEnd | null {
+    return this.#end;
+  }
+
   /** Resolves when the process is gone. */
   get exited(): Promise<RunnerEnd> {
     return this.#exited;
@@ -140,7 +163,13 @@ export class Runner {
   request(request: DistributiveOmit<RunnerRequest, 'id'>): Promise<{ alive: boolean; value: unknown }> {
     if (this.#end !== null) return Promise.reject(new RunnerExited(this.#end));
     const id = this.#nextId++;
-    this.#thaw();
+    try {
+      this.#thaw();
+    } catch (error) {
+      // A runner that cannot be thawed cannot answer: it ends, and this request with it.
+      this.kill();
+      return Promise.reject(error as Error);
+    }
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#send({ ...request, id });
@@ -154,6 +183,8 @@ export class Runner {
 
   /** Ends the process and everything it started. */
   kill(): void {
+    // Once it has exited its pid and process group may belong to another process.
+    if (this.#end !== null) return;
     if (this.#freezeTimer !== null) clearTimeout(this.#freezeTimer);
     this.#freezeTimer = null;
     if (this.#cgroup !== null) this.#cgroup.kill();

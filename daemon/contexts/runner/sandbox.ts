@@ -7,19 +7,21 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Lambda's function user and group (sbx_user1051). */
 export const SANDBOX_UID = 993;
 export const SANDBOX_GID = 990;
 export const SANDBOX_HOME = '/home/sbx_user1051';
+/** Where the sandbox has the host's Node.js binary. */
+const SANDBOX_NODE = '/var/runtime/bin/node';
 export const SANDBOX_PATHS = Object.freeze({ codeDirectory: '/var/task', layerDirectory: '/opt', tmpDirectory: '/tmp', runtimeDirectory: '/var/runtime' });
 
 /** The top-level system directories, bound read-only (or re-created as the symlinks they are on a merged /usr). */
 const SYSTEM_DIRECTORIES = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32'];
 /** What a runtime needs of /etc: name resolution, users, TLS roots, the dynamic linker, time zones, alternatives. */
-const ETC_ENTRIES = ['passwd', 'group', 'hosts', 'resolv.conf', 'nsswitch.conf', 'host.conf', 'gai.conf', 'ssl', 'ca-certificates', 'ca-certificates.conf', 'pki', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'localtime', 'os-release', 'alternatives', 'mime.types', 'java-17-openjdk', 'crypto-policies'];
+const ETC_ENTRIES = ['hosts', 'resolv.conf', 'nsswitch.conf', 'host.conf', 'gai.conf', 'ssl', 'ca-certificates', 'ca-certificates.conf', 'pki', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'localtime', 'os-release', 'alternatives', 'mime.types', 'java-17-openjdk', 'crypto-policies'];
 
 /** lambdad's own package: its compiled code and the modules the runner needs. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -35,6 +37,13 @@ export interface SandboxMounts {
   readonly tmpBytes: number;
 }
 
+
+/** The sandbox's /etc/passwd and /etc/group, as Lambda's: root and the function's user. */
+export const SANDBOX_PASSWD = `root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:${SANDBOX_UID}:${SANDBOX_GID}::/home/sbx_user1051:/sbin/nologin\n`;
+export const SANDBOX_GROUP = `root:x:0:\nsbx_user1051:x:${SANDBOX_GID}:\n`;
+/** What bubblewrap reads from the runner's file descriptors 4 and 5 at start (`--ro-bind-data`). */
+export const SANDBOX_INPUTS: readonly string[] = [SANDBOX_PASSWD, SANDBOX_GROUP];
+
 /** The node_modules directory a resolved module file lies in (where lambdad's dependencies are installed). */
 function enclosingNodeModules(file: string): string {
   const marker = `${sep}node_modules${sep}`;
@@ -45,7 +54,8 @@ function enclosingNodeModules(file: string): string {
 export function probeBubblewrap(): { readonly ok: true; readonly path: string } | { readonly ok: false; readonly why: string } {
   const path = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'].find((candidate) => existsSync(candidate));
   if (path === undefined) return { ok: false, why: 'bubblewrap (bwrap) is not installed' };
-  const probe = spawnSync(path, ['--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--', '/bin/true'], { timeout: 10_000, encoding: 'utf8' });
+  // The options the sandbox uses that an older bubblewrap lacks (--disable-userns, --size) are probed too.
+  const probe = spawnSync(path, ['--unshare-user', '--disable-userns', '--unshare-pid', '--ro-bind', '/', '/', '--size', '1048576', '--tmpfs', '/tmp', '--', '/bin/true'], { timeout: 10_000, encoding: 'utf8' });
   if (probe.status !== 0) return { ok: false, why: `bubblewrap cannot create user namespaces here: ${(probe.stderr || probe.error?.message || '').trim()}` };
   return { ok: true, path };
 }
@@ -63,9 +73,10 @@ export function sandboxArguments(mounts: SandboxMounts, nodeArguments: readonly 
     const path = join('/etc', entry);
     if (existsSync(path)) args.push('--ro-bind', path, path);
   }
-  // Node itself, where it lives outside /usr (a version manager's directory).
-  const nodeDirectory = dirname(dirname(process.execPath));
-  if (!SYSTEM_DIRECTORIES.some((directory) => process.execPath.startsWith(`${directory}/`))) args.push('--ro-bind', nodeDirectory, nodeDirectory);
+  // Node itself, the binary alone, wherever it is installed (a version manager's directory in a home, /opt, …).
+  args.push('--ro-bind', process.execPath, SANDBOX_NODE);
+  // The sandbox's users, not the host's: fd 4 and 5 carry SANDBOX_INPUTS (after the channel, fd 3).
+  args.push('--ro-bind-data', '4', '/etc/passwd', '--ro-bind-data', '5', '/etc/group');
   args.push('--proc', '/proc', '--dev', '/dev');
   args.push('--perms', '1777', '--size', String(mounts.tmpBytes), '--tmpfs', SANDBOX_PATHS.tmpDirectory);
   args.push('--ro-bind', mounts.taskDirectory, SANDBOX_PATHS.codeDirectory);
@@ -75,6 +86,6 @@ export function sandboxArguments(mounts: SandboxMounts, nodeArguments: readonly 
   args.push('--ro-bind', join(PACKAGE_ROOT, 'package.json'), join(SANDBOX_PATHS.runtimeDirectory, 'package.json'));
   args.push('--dir', SANDBOX_HOME, '--remount-ro', '/', '--chdir', SANDBOX_PATHS.codeDirectory);
   const main = join(SANDBOX_PATHS.runtimeDirectory, 'dist', RUNNER_MAIN.slice(DIST.length));
-  args.push('--', process.execPath, ...nodeArguments, main);
+  args.push('--', SANDBOX_NODE, ...nodeArguments, main);
   return args;
 }
