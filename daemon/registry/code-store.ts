@@ -5,22 +5,7 @@
  * commits the version that uses them.
  */
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { invalidParameter, LambdaError } from '../errors.js';
 import { LIMITS } from '../limits.js';
@@ -247,15 +232,17 @@ function extractInto(root: string, code: PreparedCode): void {
     }
     chmodSync(path, (entry.mode ?? DEFAULT_FILE_MODE) | OWNER_READ);
   }
-  // Links last, and only to places inside the code directory, so no entry is ever written through one.
+  // Links last, and only to places inside the code directory, so no entry is ever written through one. A link's
+  // target is resolved from where its directory really is: an earlier link (`d -> .`) may stand in its path.
+  const realRoot = realpathSync(root);
   for (const link of links) {
     if (link.target === '' || link.target.includes('\0')) throw new ZipFormatError(`${link.path}: not a link target`);
-    const resolved = resolve(dirname(link.path), link.target);
-    const inside = relative(root, resolved);
+    mkdirSync(dirname(link.path), { recursive: true });
+    const resolved = resolve(realpathSync(dirname(link.path)), link.target);
+    const inside = relative(realRoot, resolved);
     if (isAbsolute(link.target) || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
       throw outsideEntry(relative(root, link.path).split(sep).join('/'));
     }
-    mkdirSync(dirname(link.path), { recursive: true });
     symlinkSync(link.target, link.path);
   }
 }

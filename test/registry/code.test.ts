@@ -262,6 +262,21 @@ describe('code from zip bytes', () => {
     expect(storedCode(test.dataDir)).toEqual([]);
   });
 
+  it('refuses a link whose path passes through an earlier link, judged where it really lands', () => {
+    const test = openRegistry();
+    // `d` is the code directory itself, so `d/d/d/x -> ../../..` lands three levels above it.
+    const zip = handBuiltZip([
+      { name: 'index.js', data: text('// ok\n') },
+      { name: 'd', data: text('.'), unixMode: 0o120777 },
+      { name: 'd/d/d/x', data: text('../../..'), unixMode: 0o120777 },
+    ]);
+    expect(failure(() => test.registry.createFunction(functionInput('fn', { Code: { ZipFile: zip } })))).toMatchObject({
+      code: 'InvalidParameterValueException',
+      message: "Could not unzip uploaded file. The entry 'd/d/d/x' would be written outside the function's directory.",
+    });
+    expect(storedCode(test.dataDir)).toEqual([]);
+  });
+
   it('refuses code beyond the account’s code storage', () => {
     const zip = zipOf();
     const { registry } = openRegistry({ codeStorageMaxBytes: 3 * zip.length });
