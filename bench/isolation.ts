@@ -50,7 +50,8 @@ function runnerPids(): number[] {
     .filter((pid) => {
       try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return argv[0] === process.execPath && argv.some((arg) => arg.endsWith('contexts/runner/main.js'));
+        // Node itself (bubblewrap's own command line names the entry too).
+        return argv[0]?.endsWith('/node') === true && argv.some((arg) => arg.endsWith('contexts/runner/main.js'));
       } catch {
         return false;
       }
