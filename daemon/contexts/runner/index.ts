@@ -64,7 +64,6 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
   if (missing.length > 0) options.log('isolation-degraded', { missing: missing.join('; ') });
   const groups = 'unavailable' in cgroups ? null : cgroups;
 
-  const hosts = new Set<RunnerHost>();
   /** Every runner process not yet exited, serving or on its way out: close() waits for them all. */
   const running = new Set<Runner>();
   const byVersion = new Map<string, RunnerHost>();
@@ -123,7 +122,6 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     host.runner.onContextDeath = (id) => {
       for (const context of host.contexts) if (context.id === id) context.diedInRunner();
     };
-    hosts.add(host);
     return host;
   }
 
@@ -148,7 +146,6 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
   function forgetHost(host: RunnerHost): void {
     if (host.lingering !== null) clearTimeout(host.lingering);
     host.lingering = null;
-    hosts.delete(host);
     if (host.versionKey !== null && byVersion.get(host.versionKey) === host) byVersion.delete(host.versionKey);
   }
 
