@@ -3,11 +3,13 @@
  * sandboxes and control groups. What a handler tries here (read the daemon's secrets, other functions' code
  * and /tmp, signal the daemon, crash, exhaust memory, disk or CPU) must not reach past its own sandbox.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN } from '../helpers/cli.js';
 import { event, FIXTURES, json, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let harness: TestDaemon;
@@ -122,6 +124,42 @@ describe('what a handler can reach', () => {
     const filled = (await attempt('filler', { action: 'fill-tmp', mb: 600 })).value as { written: number; code?: string };
     expect(filled.code).toBe('ENOSPC');
     expect(filled.written).toBeLessThanOrEqual(512);
+  });
+});
+
+describe('a daemon killed with SIGKILL', () => {
+  it('leaves its runners frozen, and the next daemon to start on the host ends them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lambdad-killed-'));
+    const child = spawn(process.execPath, [MAIN, 'start', '--auth', 'none', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const runnersOf = (pid: number): number[] =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((entry) => {
+          try {
+            return readFileSync(`/proc/${entry}/cgroup`, 'utf8').includes(`/lambdad-${pid}/`);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    try {
+      await new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening on') && resolve()));
+      // Its spare runners start, go idle and are frozen.
+      await expect.poll(() => runnersOf(child.pid!).length, { timeout: 10_000 }).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      expect(runnersOf(child.pid!).length).toBeGreaterThan(0);
+      const next = await startDaemon();
+      try {
+        await expect.poll(() => runnersOf(child.pid!), { timeout: 10_000 }).toEqual([]);
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

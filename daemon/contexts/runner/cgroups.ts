@@ -87,8 +87,8 @@ function killAll(procsFile: string): void {
 
 /**
  * Removes what daemons that are gone (killed before they could clean up) left under `parent`: `lambdad-<pid>`
- * directories of processes that no longer exist, with their runners' groups (empty: their processes died with
- * the daemon).
+ * directories of processes that no longer exist, with their runners' groups. A runner frozen when its daemon
+ * was killed is still there, and a frozen process does not die of SIGKILL until thawed: thaw, kill, remove.
  */
 function removeStale(parent: string): void {
   let entries: string[];
@@ -101,7 +101,15 @@ function removeStale(parent: string): void {
     const pid = /^lambdad-(\d+)$/.exec(entry)?.[1];
     if (pid === undefined || isAlive(Number(pid))) continue;
     const directory = join(parent, entry);
-    for (const child of readdirSync(directory, { withFileTypes: true })) if (child.isDirectory()) removeGroup(join(directory, child.name));
+    for (const child of readdirSync(directory, { withFileTypes: true })) {
+      if (!child.isDirectory()) continue;
+      const group = join(directory, child.name);
+      // Whichever of these files this controller has: v1's freezer, v2's unified group.
+      tryWrite(join(group, 'freezer.state'), 'THAWED');
+      tryWrite(join(group, 'cgroup.freeze'), '0');
+      killAll(join(group, 'cgroup.procs'));
+      removeGroup(group);
+    }
     removeGroup(directory);
   }
 }
