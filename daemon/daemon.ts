@@ -180,7 +180,7 @@ export class Daemon {
     void contexts.prepare(shapes).catch((error: Error) => log('spares-failed', { error: error.message }));
     service.restoreProvisionedConcurrency();
     service.watchCode();
-    log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount });
+    log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount, isolation: config.isolation });
     return daemon;
   }
 
