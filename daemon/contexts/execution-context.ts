@@ -170,9 +170,6 @@ export class ThreadContext implements ExecutionContext {
     return this.#state;
   }
 
-  get tmpDirectory(): string {
-    return this.#tmpDirectory;
-  }
 
   /** The function version this context serves; null until bound. */
   get versionKey(): string | null {

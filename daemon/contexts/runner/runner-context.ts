@@ -9,7 +9,7 @@ import type { ContextShape } from '../index.js';
 import type { ContextBinding } from '../messages.js';
 import type { HostEvents, RunnerHost } from './index.js';
 import { parseInitResult, parseRunReport, RunnerProtocolError } from './protocol.js';
-import { RunnerExited } from './runner.js';
+import { RunnerExited, type RunnerEnd } from './runner.js';
 
 /** How long past its own deadline the daemon waits for a runner's answer before killing the runner. */
 const BACKSTOP_GRACE_MS = 2_000;
@@ -94,7 +94,7 @@ export class RunnerContext implements ExecutionContext {
     } catch (error) {
       this.#distrust(error);
       this.#die();
-      const errorMessage = error instanceof RunnerExited ? `Runtime exited with error: ${exitReason(error)}` : (error as Error).message;
+      const errorMessage = error instanceof RunnerExited ? `Runtime exited with error: ${exitReason(error.end)}` : (error as Error).message;
       return { reply: { ok: false, errorType: 'Runtime.InitError', errorMessage }, initLogs: [] };
     } finally {
       clearTimeout(backstop);
@@ -143,7 +143,7 @@ export class RunnerContext implements ExecutionContext {
 
   #goneReason(): string {
     const end = this.#host.runner.end;
-    return end === null ? 'the execution environment ended before the invocation started' : `Runtime exited with error: ${exitReason(new RunnerExited(end))}`;
+    return end === null ? 'the execution environment ended before the invocation started' : `Runtime exited with error: ${exitReason(end)}`;
   }
 
   /** The runner reports this context died while idle (its thread failed). */
@@ -190,6 +190,6 @@ function failureOf(error: Error): RunResult {
   return { kind: 'exit', exitCode: end.exitCode ?? 0 };
 }
 
-function exitReason(error: RunnerExited): string {
-  return error.end.signal !== null ? `signal: ${error.end.signal}` : `exit status ${error.end.exitCode}`;
+function exitReason(end: RunnerEnd): string {
+  return end.signal !== null ? `signal: ${end.signal}` : `exit status ${end.exitCode}`;
 }

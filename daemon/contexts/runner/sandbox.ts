@@ -11,8 +11,8 @@ import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Lambda's function user and group (sbx_user1051). */
-export const SANDBOX_UID = 993;
-export const SANDBOX_GID = 990;
+const SANDBOX_UID = 993;
+const SANDBOX_GID = 990;
 export const SANDBOX_HOME = '/home/sbx_user1051';
 /** Where the sandbox has the host's Node.js binary. */
 const SANDBOX_NODE = '/var/runtime/bin/node';
@@ -39,8 +39,8 @@ export interface SandboxMounts {
 
 
 /** The sandbox's /etc/passwd and /etc/group, as Lambda's: root and the function's user. */
-export const SANDBOX_PASSWD = `root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:${SANDBOX_UID}:${SANDBOX_GID}::/home/sbx_user1051:/sbin/nologin\n`;
-export const SANDBOX_GROUP = `root:x:0:\nsbx_user1051:x:${SANDBOX_GID}:\n`;
+const SANDBOX_PASSWD = `root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:${SANDBOX_UID}:${SANDBOX_GID}::/home/sbx_user1051:/sbin/nologin\n`;
+const SANDBOX_GROUP = `root:x:0:\nsbx_user1051:x:${SANDBOX_GID}:\n`;
 /** What bubblewrap reads from the runner's file descriptors 4 and 5 at start (`--ro-bind-data`). */
 export const SANDBOX_INPUTS: readonly string[] = [SANDBOX_PASSWD, SANDBOX_GROUP];
 
