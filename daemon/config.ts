@@ -3,7 +3,8 @@
  * The result is frozen; every message names the option at fault.
  */
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { delimiter, resolve } from 'node:path';
 import type { UdpAddress } from './observability/xray/index.js';
 
 export interface Config {
@@ -50,6 +51,14 @@ export interface Config {
    * threads of the daemon's process, no isolation (trusted code only).
    */
   readonly isolation: 'process' | 'thread';
+  /** Connections the port holds at once; past it, the longest-idle unauthenticated one is shed. */
+  readonly maxConnections: number;
+  /** Connections one remote address holds at once (shed the same way). */
+  readonly maxConnectionsPerAddress: number;
+  /** Live execution contexts the host can hold; null: derived at start from free memory and the cost of one. */
+  readonly maxContexts: number | null;
+  /** Directories under which `Code.Directory` may name code (realpaths); the data directory never. */
+  readonly codeRoots: readonly string[];
   /** Credentials given in the environment; otherwise the daemon generates and keeps its own. */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
 }
@@ -117,6 +126,37 @@ function isolation(raw: string, name: string): Config['isolation'] {
   return mode;
 }
 
+/** `auto`, or an integer from `min` to `max`. */
+function autoOr<T>(auto: () => T, min: number, max: number) {
+  return (raw: string, name: string): number | T => (raw === 'auto' ? auto() : integerIn(min, max)(raw, name));
+}
+
+/** The process's open-file limit (soft), from /proc on Linux; elsewhere a conservative guess. */
+function openFileLimit(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (line !== null) return line[1] === 'unlimited' ? 1_048_576 : Number(line[1]);
+  } catch {
+    // Not Linux: fall through.
+  }
+  return 1024;
+}
+
+/**
+ * Connections the descriptors allow: the open-file limit less room for everything else the daemon opens
+ * (runners, databases, code files), at most 10,000 and at least 64.
+ */
+function connectionsForHost(): number {
+  return Math.max(64, Math.min(10_000, openFileLimit() - 2048));
+}
+
+/** A list of directories, separated as PATH is. */
+function directories(raw: string, name: string): string[] {
+  const list = raw.split(delimiter).filter((entry) => entry !== '');
+  if (list.length === 0) throw new ConfigError(`${name} must name at least one directory`);
+  return list.map((entry) => resolve(entry));
+}
+
 function optionalFile(raw: string): string {
   return raw === '' ? '' : resolve(raw);
 }
@@ -150,6 +190,10 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { key: 'watchDirectories', flag: 'watch-directories', env: 'LAMBDAD_WATCH_DIRECTORIES', help: "on: code from a directory is hot-reloaded unless Watch=false; off: only with Watch=true", parse: oneOf(['on', 'off'] as const) },
   { key: 'metrics', flag: 'metrics', env: 'LAMBDAD_METRICS', help: 'on: record and serve /metrics; off: neither', parse: oneOf(['on', 'off'] as const) },
   { key: 'isolation', flag: 'isolation', env: 'LAMBDAD_ISOLATION', help: 'process: each function version in a sandboxed runner process; thread: in the daemon (trusted code only)', parse: isolation },
+  { key: 'maxConnections', flag: 'max-connections', env: 'LAMBDAD_MAX_CONNECTIONS', help: 'connections held at once (auto: from the open-file limit, at most 10000)', parse: autoOr(connectionsForHost, 16, 1_000_000) },
+  { key: 'maxConnectionsPerAddress', flag: 'max-connections-per-address', env: 'LAMBDAD_MAX_CONNECTIONS_PER_ADDRESS', help: 'connections one remote address holds at once', parse: integerIn(1, 1_000_000) },
+  { key: 'maxContexts', flag: 'max-contexts', env: 'LAMBDAD_MAX_CONTEXTS', help: 'live execution contexts the host holds (auto: from free memory)', parse: autoOr(() => null, 1, 100_000) },
+  { key: 'codeRoots', flag: 'code-roots', env: 'LAMBDAD_CODE_ROOTS', help: `directories Code.Directory may name code under, separated by '${delimiter}' (local clients only)`, parse: directories },
   { key: 'tlsCert', flag: 'tls-cert', env: 'LAMBDAD_TLS_CERT', help: 'PEM certificate: serve https and wss (with --tls-key)', parse: optionalFile },
   { key: 'tlsKey', flag: 'tls-key', env: 'LAMBDAD_TLS_KEY', help: 'PEM private key of --tls-cert', parse: optionalFile },
 ]);
@@ -176,6 +220,10 @@ export const DEFAULTS: Readonly<Record<FlagKey, string>> = Object.freeze({
   watchDirectories: 'off',
   metrics: 'on',
   isolation: 'process',
+  maxConnections: 'auto',
+  maxConnectionsPerAddress: '1000',
+  maxContexts: 'auto',
+  codeRoots: '.',
   tlsCert: '',
   tlsKey: '',
 });

@@ -27,10 +27,25 @@ describe('loadConfig', () => {
       watchDirectories: 'off',
       metrics: 'on',
       isolation: 'process',
+      maxConnections: expect.any(Number),
+      maxConnectionsPerAddress: 1000,
+      maxContexts: null,
+      codeRoots: [resolve('.')],
       tlsCert: '',
       tlsKey: '',
       credentials: null,
     });
+  });
+
+  it('derives the connection limit from the open-file limit, takes limits as integers or auto, and code roots as a list', () => {
+    const derived = loadConfig().maxConnections;
+    expect(derived).toBeGreaterThanOrEqual(64);
+    expect(derived).toBeLessThanOrEqual(10_000);
+    expect(loadConfig({ 'max-connections': '500', 'max-contexts': '40' })).toMatchObject({ maxConnections: 500, maxContexts: 40 });
+    expect(loadConfig({}, { LAMBDAD_MAX_CONTEXTS: 'auto' }).maxContexts).toBeNull();
+    expect(() => loadConfig({ 'max-connections': '3' })).toThrow("--max-connections must be an integer from 16 to 1000000, got '3'");
+    expect(loadConfig({ 'code-roots': '/srv/a:/srv/b' }).codeRoots).toEqual(['/srv/a', '/srv/b']);
+    expect(() => loadConfig({ 'code-roots': ':' })).toThrow('--code-roots must name at least one directory');
   });
 
   it('takes the isolation mode from --isolation or LAMBDAD_ISOLATION, and refuses another', () => {
