@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { randomIds, systemClock, type Clock, type Ids } from './clock.js';
 import type { Config } from './config.js';
 import { ConcurrencyScheduler } from './concurrency/index.js';
@@ -133,14 +134,15 @@ export class Daemon {
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
     const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics: recorder });
     const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', log, network });
-    const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
+    const http = new HttpServer({ tls: config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey }, maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
+    const markAuthenticated = (socket: Duplex): void => http.markAuthenticated(socket);
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock, sessions) : null;
     const authorizer = new Authorizer(config.region, config.accountId, sessions);
     if (metrics !== null) http.route(METRICS_PATH, metricsEndpoint(metrics, verifier, config.metricsAuth === 'sigv4'));
     const protocol = new ProtocolServer(service, verifier, authorizer);
-    protocol.attach(http.server);
-    const rest = new RestApi(service, verifier, authorizer, ids);
+    protocol.attach(http.server, markAuthenticated);
+    const rest = new RestApi(service, verifier, authorizer, ids, markAuthenticated);
     http.fallback((request, response) => rest.handle(request, response));
     let address;
     try {

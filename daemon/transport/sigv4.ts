@@ -1,7 +1,9 @@
 /**
  * AWS Signature Version 4 verification against the daemon's credentials (spec lambda-api.md §7): the header
- * form and the presigned-query form, a 5-minute clock skew. The canonical request and the signature are
- * computed by @smithy/signature-v4 — the AWS SDK's own signer — from exactly the headers the client signed.
+ * form and the presigned-query form, a 5-minute clock skew. In two steps, so that a body is read only for a
+ * request that could be genuine: `authenticate` checks what the headers say, `complete` the signature once
+ * the body's hash is known. The canonical request and the signature are computed by @smithy/signature-v4 —
+ * the AWS SDK's own signer — from exactly the headers the client signed.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -15,18 +17,42 @@ import type { Credentials } from './credentials.js';
 /** The services whose APIs lambdad serves: Lambda's, and X-Ray's trace queries. */
 export type SigningService = 'lambda' | 'xray';
 export const SIGNING_SERVICE: SigningService = 'lambda';
+const SERVED_SERVICES: ReadonlySet<string> = new Set<SigningService>(['lambda', 'xray']);
+/**
+ * The services whose requests may leave their body out of the signature (`x-amz-content-sha256:
+ * UNSIGNED-PAYLOAD`): on AWS, S3 alone. lambdad serves no S3 yet, so none does; S3 would be added here.
+ */
+const UNSIGNED_PAYLOAD_SERVICES: ReadonlySet<SigningService> = new Set<SigningService>();
+const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+const CONTENT_SHA256 = 'x-amz-content-sha256';
+/** SHA-256 of no bytes: the payload hash of a request without a body. */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SKEW_MS = 5 * 60 * 1000;
 
-export interface SignedRequest {
+/** What authentication reads before any body: the request line and the headers. */
+export interface RequestHead {
   readonly method: string;
   /** The request target as received: path and query, percent-encoding intact. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
-  /** The body, when there is one: its hash is part of what was signed. */
-  readonly body?: Uint8Array;
+}
+
+/** A request without a body (a WebSocket upgrade, a scrape), checked in one step. */
+export interface SignedRequest extends RequestHead {
   /** The service the credential must be scoped to (default `lambda`). */
   readonly service?: SigningService;
+}
+
+/**
+ * A request whose headers passed every check they allow: a known key (and its session token), a served
+ * region and service, a current date, the host and every `x-amz-*` header signed. What remains is the
+ * signature, which covers the body's hash.
+ */
+export interface PendingSignature {
+  readonly caller: Caller;
+  /** Resolves with the caller when the signature matches the request whose body has this SHA-256 (hex). */
+  complete(service: SigningService, payloadSha256: string): Promise<Caller>;
 }
 
 interface Claim {
@@ -42,6 +68,7 @@ interface Claim {
 }
 
 const invalidSignature = (message: string): LambdaError => new LambdaError('InvalidSignatureException', message);
+const wrongService = (service: SigningService): LambdaError => invalidSignature(`Credential should be scoped to correct service: '${service}'.`);
 const unrecognized = (): LambdaError => new LambdaError('UnrecognizedClientException', 'The security token included in the request is invalid.');
 
 /** Who signed a request: the daemon's owner, or a function's execution-role session. */
@@ -110,61 +137,41 @@ export class SigV4Verifier {
     this.#signers = signersFor(credentials, region);
   }
 
+  /** A request without a body: its headers, then its signature over the empty payload. */
+  verify(request: SignedRequest): Promise<Caller> {
+    try {
+      return this.authenticate(request).complete(request.service ?? SIGNING_SERVICE, EMPTY_SHA256);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /**
-   * Resolves with the caller when the request is signed with the daemon's credentials, or with a live role
-   * session's (whose token it must carry); rejects with the AWS error otherwise.
+   * Everything the headers alone can tell, so that nothing of the body is read before it: throws the AWS
+   * error of a request signed with neither the daemon's credentials nor a live role session's (whose token it
+   * must carry), out of date, scoped elsewhere, or leaving the host or an `x-amz-*` header unsigned.
    */
-  async verify(request: SignedRequest): Promise<Caller> {
-    const url = new URL(request.url, 'http://lambdad.invalid');
-    const claim = readClaim(url, request.headers);
+  authenticate(head: RequestHead): PendingSignature {
+    const url = new URL(head.url, 'http://lambdad.invalid');
+    const claim = readClaim(url, head.headers);
     if (claim === null) throw new LambdaError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-    const { caller, signers } = this.#identify(claim.accessKeyId, url, request.headers);
-    const service = request.service ?? SIGNING_SERVICE;
-    if (claim.service !== service) throw invalidSignature(`Credential should be scoped to correct service: '${service}'.`);
+    const { caller, signers } = this.#identify(claim.accessKeyId, url, head.headers);
+    if (!SERVED_SERVICES.has(claim.service)) throw wrongService(SIGNING_SERVICE);
     if (claim.region !== this.#region) throw invalidSignature(`Credential should be scoped to a valid region, not '${claim.region}'.`);
 
     const signingDate = parseLongDate(claim.longDate);
     if (signingDate === null) throw new LambdaError('IncompleteSignatureException', 'Authorization requires a valid X-Amz-Date in the form YYYYMMDDTHHMMSSZ.');
     if (!claim.longDate.startsWith(claim.shortDate)) throw invalidSignature(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${claim.shortDate}' != '${claim.longDate.slice(0, 8)}'`);
     this.#checkTime(signingDate, claim);
-
-    const headers: Record<string, string> = {};
-    for (const name of claim.signedHeaders) {
-      const value = request.headers[name];
-      if (value === undefined) throw invalidSignature(`The request signature we calculated does not match the signature you provided: signed header '${name}' is missing.`);
-      headers[name] = Array.isArray(value) ? value.join(',') : value;
-    }
-    const query: Record<string, string | string[]> = {};
-    for (const [key, value] of url.searchParams) {
-      if (claim.expiresSeconds !== undefined && key.startsWith('X-Amz-')) continue;
-      const existing = query[key];
-      query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-    }
-    const unsigned = {
-      method: request.method,
-      protocol: 'http:',
-      hostname: 'lambdad.invalid',
-      path: request.url.split('?', 1)[0] || '/',
-      query,
-      headers,
-      // The signer hashes the body itself, unless the client sent (and signed) x-amz-content-sha256.
-      body: request.body,
+    const signed = new Set(claim.signedHeaders);
+    checkSignedHeaders(signed, head.headers);
+    return {
+      caller,
+      complete: async (service, payloadSha256) => {
+        await expectedSignature(claim, signed, head, url, signers, signingDate, service, payloadSha256);
+        return caller;
+      },
     };
-    const signableHeaders = new Set(claim.signedHeaders);
-    let expected: string;
-    if (claim.expiresSeconds !== undefined) {
-      const presigned = await signers[service].presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
-      expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
-    } else {
-      const signed = await signers[service].sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders });
-      expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? '';
-    }
-    const given = Buffer.from(claim.signature);
-    const wanted = Buffer.from(expected);
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-      throw invalidSignature('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
-    }
-    return caller;
   }
 
   #identify(accessKeyId: string, url: URL, headers: IncomingHttpHeaders): { caller: Caller; signers: Signers } {
@@ -205,6 +212,67 @@ export class SigV4Verifier {
     if (signed > now + SKEW_MS) {
       throw invalidSignature(`Signature not yet current: ${claim.longDate} is still later than ${longDateOf(new Date(now + SKEW_MS))} (${longDateOf(new Date(now))} + 5 min.)`);
     }
+  }
+}
+
+/**
+ * AWS: "You must include the host header (HTTP/1.1) or the :authority header (HTTP/2), and any x-amz-* headers
+ * in the signature." (IAM User Guide, Create a signed AWS API request,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html). An unsigned
+ * `x-amz-*` header could change the request (`X-Amz-Invocation-Type: DryRun`) without changing its signature.
+ * The headers SDKs leave unsigned, `user-agent` and `x-amzn-trace-id`, are outside that rule.
+ */
+function checkSignedHeaders(signed: ReadonlySet<string>, headers: IncomingHttpHeaders): void {
+  if (!signed.has('host')) throw new LambdaError('IncompleteSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('x-amz-') && !signed.has(name)) {
+      throw invalidSignature(`The request signature we calculated does not match the signature you provided: the header '${name}' is not signed. The host header and every x-amz-* header must be in SignedHeaders.`);
+    }
+  }
+}
+
+/**
+ * Rejects unless the claim's signature is the one the credentials give this request with a body of the given
+ * hash. The hash is what the client signed: the body's own, never `UNSIGNED-PAYLOAD` outside the services
+ * that accept it.
+ */
+async function expectedSignature(claim: Claim, signed: ReadonlySet<string>, head: RequestHead, url: URL, signers: Signers, signingDate: Date, service: SigningService, payloadSha256: string): Promise<void> {
+  if (claim.service !== service) throw wrongService(service);
+  const claimed = head.headers[CONTENT_SHA256];
+  if (claimed === UNSIGNED_PAYLOAD) {
+    if (!UNSIGNED_PAYLOAD_SERVICES.has(service)) throw invalidSignature(`x-amz-content-sha256: ${UNSIGNED_PAYLOAD} is accepted by S3 alone: a ${service} request's signature covers the SHA-256 of its body.`);
+  } else if (claimed !== undefined && claimed !== payloadSha256) {
+    throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  const headers: Record<string, string> = {};
+  for (const name of claim.signedHeaders) {
+    const value = head.headers[name];
+    if (value === undefined) throw invalidSignature(`The request signature we calculated does not match the signature you provided: signed header '${name}' is missing.`);
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  // The signer takes the payload hash from x-amz-content-sha256 when there is one: the body's hash goes
+  // there, and stays out of the canonical headers unless the client signed that header.
+  headers[CONTENT_SHA256] = claimed === UNSIGNED_PAYLOAD ? UNSIGNED_PAYLOAD : payloadSha256;
+  const unsignableHeaders = signed.has(CONTENT_SHA256) ? new Set<string>() : new Set([CONTENT_SHA256]);
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of url.searchParams) {
+    if (claim.expiresSeconds !== undefined && key.startsWith('X-Amz-')) continue;
+    const existing = query[key];
+    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  const unsigned = { method: head.method, protocol: 'http:', hostname: 'lambdad.invalid', path: head.url.split('?', 1)[0] || '/', query, headers };
+  let expected: string;
+  if (claim.expiresSeconds !== undefined) {
+    const presigned = await signers[service].presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders: signed as Set<string>, unsignableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
+    expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
+  } else {
+    const request = await signers[service].sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders: signed as Set<string>, unsignableHeaders });
+    expected = /Signature=([0-9a-f]+)/.exec(String(request.headers.authorization))?.[1] ?? '';
+  }
+  const given = Buffer.from(claim.signature);
+  const wanted = Buffer.from(expected);
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+    throw invalidSignature('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
   }
 }
 

@@ -52,7 +52,7 @@ export class ProtocolServer {
     this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES, handleProtocols: chooseSubprotocol });
   }
 
-  attach(server: Server): void {
+  attach(server: Server, markAuthenticated: (socket: Duplex) => void): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       if ((request.url ?? '').split('?', 1)[0] !== WS_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -61,7 +61,10 @@ export class ProtocolServer {
       socket.on('error', () => socket.destroy());
       const verified: Promise<Caller> = this.#verifier?.verify({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers }) ?? Promise.resolve(OWNER);
       verified.then(
-        (caller) => this.#wss.handleUpgrade(request, socket, head, (ws) => this.#serve(ws, socket, caller)),
+        (caller) => {
+          markAuthenticated(socket);
+          this.#wss.handleUpgrade(request, socket, head, (ws) => this.#serve(ws, socket, caller));
+        },
         (error: unknown) => {
           // Refused before the upgrade, with the AWS error an HTTP client of Lambda would get.
           const { status, headers, body } = httpError(error);

@@ -1,11 +1,12 @@
 /**
  * The REST adapter: the AWS Lambda API over HTTP on the daemon's port, so the AWS CLI, the AWS SDKs and
- * boto3 work with `--endpoint-url`. It finds the route, bounds and reads the body, checks the SigV4
- * signature against the body's hash, runs the protocol's handler for the operation and writes the reply or
- * the AWS error. Nothing is decided here.
+ * boto3 work with `--endpoint-url`. It authenticates the headers, finds the route, bounds and reads the body,
+ * checks the SigV4 signature against the body's hash, runs the protocol's handler for the operation and
+ * writes the reply or the AWS error. Nothing is decided here.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { checkOperationInput, FrameError } from '../../../protocol/codec.js';
 import type { Ids } from '../../clock.js';
 import { LambdaError } from '../../errors.js';
@@ -13,7 +14,8 @@ import type { Authorizer } from '../../sessions/authorization.js';
 import type { LambdaService } from '../../service.js';
 import { httpError } from '../http-errors.js';
 import { HANDLERS, type Session } from '../protocol-handlers.js';
-import { OWNER, type SigV4Verifier } from '../sigv4.js';
+import { lingerOnClose } from '../lingering-close.js';
+import { OWNER, SIGNING_SERVICE, type PendingSignature, type SigV4Verifier } from '../sigv4.js';
 import { RestInputError, ROUTES, type RestReply, type RestRoute } from './routes.js';
 
 interface CompiledRoute {
@@ -71,10 +73,17 @@ const operationLabel = (route: RestRoute): string => (route.operation === 'Invok
 const tooLarge = (route: RestRoute): LambdaError =>
   new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${route.maxBodyBytes} bytes for the ${operationLabel(route)} operation`);
 
-/** The body, refused as soon as it is known to be over the route's limit (declared length first). */
-function readBody(request: IncomingMessage, route: RestRoute): Promise<Buffer> {
+/** A declared length over the route's limit is refused before anything is read. */
+function checkDeclaredLength(request: IncomingMessage, route: RestRoute): void {
   const declared = Number(request.headers['content-length'] ?? '0');
-  if (Number.isFinite(declared) && declared > route.maxBodyBytes) return Promise.reject(tooLarge(route));
+  if (Number.isFinite(declared) && declared > route.maxBodyBytes) throw tooLarge(route);
+}
+
+/**
+ * The body, hashed as it streams when `hash` is given, refused as soon as it is over the route's limit; the
+ * rest of a refused body is read and dropped, so that the answer reaches the client.
+ */
+function readBody(request: IncomingMessage, route: RestRoute, hash: Hash | null): Promise<{ body: Buffer; sha256: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -82,16 +91,20 @@ function readBody(request: IncomingMessage, route: RestRoute): Promise<Buffer> {
       size += chunk.byteLength;
       if (size > route.maxBodyBytes) {
         request.removeAllListeners('data');
-        request.pause();
+        request.resume();
         reject(tooLarge(route));
         return;
       }
+      hash?.update(chunk);
       chunks.push(chunk);
     });
-    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    request.once('end', () => resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), sha256: hash?.digest('hex') ?? '' }));
     request.once('error', reject);
   });
 }
+
+/** A `%` not followed by two hex digits, anywhere in the path or the query. */
+const MALFORMED_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
 /** Errors of translation in the errors table's terms. */
 function asLambdaError(error: unknown): unknown {
@@ -104,37 +117,53 @@ export class RestApi {
   readonly #verifier: SigV4Verifier | null;
   readonly #authorizer: Authorizer;
   readonly #ids: Ids;
+  readonly #markAuthenticated: (socket: Duplex) => void;
 
-  constructor(service: LambdaService, verifier: SigV4Verifier | null, authorizer: Authorizer, ids: Ids) {
+  /** `markAuthenticated` is told of each connection on which a request passed authentication. */
+  constructor(service: LambdaService, verifier: SigV4Verifier | null, authorizer: Authorizer, ids: Ids, markAuthenticated: (socket: Duplex) => void) {
     this.#service = service;
     this.#verifier = verifier;
     this.#authorizer = authorizer;
     this.#ids = ids;
+    this.#markAuthenticated = markAuthenticated;
   }
 
+  /**
+   * In this order, as soon as the headers are in: the request target's encoding, then authentication (a
+   * request that fails either is answered at once, its body unread, and its connection closed), then the
+   * route, the declared length, the body (hashed as it streams) and the signature over it.
+   */
   handle(request: IncomingMessage, response: ServerResponse): void {
-    this.#answer(request).then(
-      (reply) => write(request, response, reply),
-      (error: unknown) => {
-        const { status, headers, body } = httpError(asLambdaError(error));
-        write(request, response, { status, headers: { ...headers, 'x-amzn-requestid': this.#ids.uuid() }, body });
-      },
+    let pending: PendingSignature | null;
+    try {
+      if (MALFORMED_PERCENT.test(request.url ?? '/')) throw new RestInputError('The request path or query has malformed percent-encoding');
+      pending = this.#verifier?.authenticate({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers }) ?? null;
+    } catch (error) {
+      this.#fail(request, response, error, true);
+      return;
+    }
+    this.#answer(request, response, pending).then(
+      (reply) => write(request, response, reply, false),
+      (error: unknown) => this.#fail(request, response, error, false),
     );
   }
 
-  async #answer(request: IncomingMessage): Promise<RestReply> {
-    const target = request.url ?? '/';
-    const url = new URL(target, 'http://lambdad.invalid');
+  #fail(request: IncomingMessage, response: ServerResponse, error: unknown, close: boolean): void {
+    const { status, headers, body } = httpError(asLambdaError(error));
+    write(request, response, { status, headers: { ...headers, 'x-amzn-requestid': this.#ids.uuid() }, body }, close);
+  }
+
+  async #answer(request: IncomingMessage, response: ServerResponse, pending: PendingSignature | null): Promise<RestReply> {
+    const url = new URL(request.url ?? '/', 'http://lambdad.invalid');
     const method = request.method ?? 'GET';
     const found = match(method, url.pathname, url.searchParams);
-    if (found === null) {
-      // Drain what was sent so the connection stays usable for the error.
-      request.resume();
-      throw new LambdaError('UnknownOperationException', `No Lambda or X-Ray operation is served at ${method} ${url.pathname}`);
-    }
+    if (found === null) throw new LambdaError('UnknownOperationException', `No Lambda or X-Ray operation is served at ${method} ${url.pathname}`);
     const { route, labels } = found;
-    const body = await readBody(request, route);
-    const caller = this.#verifier === null ? OWNER : await this.#verifier.verify({ method, url: target, headers: request.headers, body: checkedBody(request, body), ...(route.signingService === undefined ? {} : { service: route.signingService }) });
+    checkDeclaredLength(request, route);
+    if (request.headers.expect?.toLowerCase() === '100-continue') response.writeContinue();
+    const { body, sha256 } = await readBody(request, route, pending === null ? null : createHash('sha256'));
+    const caller = pending === null ? OWNER : await pending.complete(route.signingService ?? SIGNING_SERVICE, sha256);
+    this.#markAuthenticated(request.socket);
 
     const input = route.input({ labels, query: url.searchParams, headers: request.headers, body });
     if (caller.kind === 'role') this.#authorizer.authorize(caller.session, route.operation, (input as { FunctionName?: string }).FunctionName);
@@ -147,23 +176,14 @@ export class RestApi {
 }
 
 /**
- * The body to verify the signature over. A client that sends `x-amz-content-sha256` signs that value in the
- * body's place, so it must be the body's real hash (or `UNSIGNED-PAYLOAD`), or the signature would not
- * cover what arrived.
+ * The connection is closed after the answer when asked (a request refused before authentication) and when
+ * the body was not read to its end: the connection is then in the middle of a request and cannot be reused.
  */
-function checkedBody(request: IncomingMessage, body: Buffer): Buffer {
-  const claimed = request.headers['x-amz-content-sha256'];
-  if (claimed !== undefined && claimed !== 'UNSIGNED-PAYLOAD' && claimed !== createHash('sha256').update(body).digest('hex')) {
-    throw new LambdaError('InvalidSignatureException', "The provided 'x-amz-content-sha256' header does not match what was computed.");
-  }
-  return body;
-}
-
-function write(request: IncomingMessage, response: ServerResponse, reply: RestReply): void {
+function write(request: IncomingMessage, response: ServerResponse, reply: RestReply, close: boolean): void {
   if (response.headersSent) return;
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
-  // A body refused half-read leaves the connection in the middle of a request: it cannot be reused.
-  const connection = request.complete ? {} : { connection: 'close' };
-  response.writeHead(reply.status, { ...reply.headers, ...connection, 'content-length': body.byteLength });
+  const closing = close || !request.complete;
+  if (closing) lingerOnClose(request.socket);
+  response.writeHead(reply.status, { ...reply.headers, ...(closing ? { connection: 'close' } : {}), 'content-length': body.byteLength });
   response.end(body);
 }

@@ -5,6 +5,8 @@
  */
 import type { Operation } from '../../../protocol/generated/types.js';
 import { LIMITS } from '../../limits.js';
+import { HTTP_LIMITS } from '../http-limits.js';
+import { nestsDeeperThan } from '../json-depth.js';
 import type { SigningService } from '../sigv4.js';
 
 export interface RestRequest {
@@ -87,6 +89,7 @@ function blob(value: unknown, member: string): unknown {
 
 function jsonBody(body: Buffer): Record<string, unknown> {
   if (body.byteLength === 0) return {};
+  if (nestsDeeperThan(body, HTTP_LIMITS.jsonMaxDepth)) throw new RestInputError(`The request body nests arrays and objects more than ${HTTP_LIMITS.jsonMaxDepth} deep`);
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
