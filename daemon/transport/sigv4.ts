@@ -165,13 +165,7 @@ export class SigV4Verifier {
     this.#checkTime(signingDate, claim);
     const signed = new Set(claim.signedHeaders);
     checkSignedHeaders(signed, head.headers);
-    return {
-      caller,
-      complete: async (service, payloadSha256) => {
-        await expectedSignature(claim, signed, head, url, signers, signingDate, service, payloadSha256);
-        return caller;
-      },
-    };
+    return new HeadersChecked(caller, { claim, signed, head, url, signers, signingDate });
   }
 
   #identify(accessKeyId: string, url: URL, headers: IncomingHttpHeaders): { caller: Caller; signers: Signers } {
@@ -231,48 +225,69 @@ function checkSignedHeaders(signed: ReadonlySet<string>, headers: IncomingHttpHe
   }
 }
 
-/**
- * Rejects unless the claim's signature is the one the credentials give this request with a body of the given
- * hash. The hash is what the client signed: the body's own, never `UNSIGNED-PAYLOAD` outside the services
- * that accept it.
- */
-async function expectedSignature(claim: Claim, signed: ReadonlySet<string>, head: RequestHead, url: URL, signers: Signers, signingDate: Date, service: SigningService, payloadSha256: string): Promise<void> {
-  if (claim.service !== service) throw wrongService(service);
-  const claimed = head.headers[CONTENT_SHA256];
-  if (claimed === UNSIGNED_PAYLOAD) {
-    if (!UNSIGNED_PAYLOAD_SERVICES.has(service)) throw invalidSignature(`x-amz-content-sha256: ${UNSIGNED_PAYLOAD} is accepted by S3 alone: a ${service} request's signature covers the SHA-256 of its body.`);
-  } else if (claimed !== undefined && claimed !== payloadSha256) {
-    throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
+/** What the signature check needs of a request whose headers passed. */
+interface Checked {
+  readonly claim: Claim;
+  readonly signed: Set<string>;
+  readonly head: RequestHead;
+  readonly url: URL;
+  readonly signers: Signers;
+  readonly signingDate: Date;
+}
+
+class HeadersChecked implements PendingSignature {
+  readonly caller: Caller;
+  readonly #checked: Checked;
+
+  constructor(caller: Caller, checked: Checked) {
+    this.caller = caller;
+    this.#checked = checked;
   }
-  const headers: Record<string, string> = {};
-  for (const name of claim.signedHeaders) {
-    const value = head.headers[name];
-    if (value === undefined) throw invalidSignature(`The request signature we calculated does not match the signature you provided: signed header '${name}' is missing.`);
-    headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
-  // The signer takes the payload hash from x-amz-content-sha256 when there is one: the body's hash goes
-  // there, and stays out of the canonical headers unless the client signed that header.
-  headers[CONTENT_SHA256] = claimed === UNSIGNED_PAYLOAD ? UNSIGNED_PAYLOAD : payloadSha256;
-  const unsignableHeaders = signed.has(CONTENT_SHA256) ? new Set<string>() : new Set([CONTENT_SHA256]);
-  const query: Record<string, string | string[]> = {};
-  for (const [key, value] of url.searchParams) {
-    if (claim.expiresSeconds !== undefined && key.startsWith('X-Amz-')) continue;
-    const existing = query[key];
-    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  const unsigned = { method: head.method, protocol: 'http:', hostname: 'lambdad.invalid', path: head.url.split('?', 1)[0] || '/', query, headers };
-  let expected: string;
-  if (claim.expiresSeconds !== undefined) {
-    const presigned = await signers[service].presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders: signed as Set<string>, unsignableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
-    expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
-  } else {
-    const request = await signers[service].sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders: signed as Set<string>, unsignableHeaders });
-    expected = /Signature=([0-9a-f]+)/.exec(String(request.headers.authorization))?.[1] ?? '';
-  }
-  const given = Buffer.from(claim.signature);
-  const wanted = Buffer.from(expected);
-  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-    throw invalidSignature('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+
+  /**
+   * The signature must be the one the credentials give this request with a body of the given hash. The hash
+   * is what the client signed: the body's own, never `UNSIGNED-PAYLOAD` outside the services that accept it.
+   */
+  async complete(service: SigningService, payloadSha256: string): Promise<Caller> {
+    const { claim, signed, head, url, signers, signingDate } = this.#checked;
+    if (claim.service !== service) throw wrongService(service);
+    const claimed = head.headers[CONTENT_SHA256];
+    if (claimed === UNSIGNED_PAYLOAD) {
+      if (!UNSIGNED_PAYLOAD_SERVICES.has(service)) throw invalidSignature(`x-amz-content-sha256: ${UNSIGNED_PAYLOAD} is accepted by S3 alone: a ${service} request's signature covers the SHA-256 of its body.`);
+    } else if (claimed !== undefined && claimed !== payloadSha256) {
+      throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
+    }
+    const headers: Record<string, string> = {};
+    for (const name of claim.signedHeaders) {
+      const value = head.headers[name];
+      if (value === undefined) throw invalidSignature(`The request signature we calculated does not match the signature you provided: signed header '${name}' is missing.`);
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    // The signer takes the payload hash from x-amz-content-sha256 when there is one: the body's hash goes
+    // there, and stays out of the canonical headers unless the client signed that header.
+    headers[CONTENT_SHA256] = claimed === UNSIGNED_PAYLOAD ? UNSIGNED_PAYLOAD : payloadSha256;
+    const unsignableHeaders = signed.has(CONTENT_SHA256) ? new Set<string>() : new Set([CONTENT_SHA256]);
+    const query: Record<string, string | string[]> = {};
+    for (const [key, value] of url.searchParams) {
+      if (claim.expiresSeconds !== undefined && key.startsWith('X-Amz-')) continue;
+      const existing = query[key];
+      query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+    }
+    const unsigned = { method: head.method, protocol: 'http:', hostname: 'lambdad.invalid', path: head.url.split('?', 1)[0] || '/', query, headers };
+    let expected: string;
+    if (claim.expiresSeconds !== undefined) {
+      const presigned = await signers[service].presign(unsigned, { signingDate, expiresIn: claim.expiresSeconds, signableHeaders: signed, unsignableHeaders, unhoistableHeaders: new Set(Object.keys(headers)) });
+      expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
+    } else {
+      const request = await signers[service].sign({ ...unsigned, headers: { ...headers } }, { signingDate, signableHeaders: signed, unsignableHeaders });
+      expected = /Signature=([0-9a-f]+)/.exec(String(request.headers.authorization))?.[1] ?? '';
+    }
+    const given = Buffer.from(claim.signature);
+    const wanted = Buffer.from(expected);
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+      throw invalidSignature('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+    }
+    return this.caller;
   }
 }
 

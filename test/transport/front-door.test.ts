@@ -5,9 +5,13 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionTable } from '../../dist/daemon/transport/connections.js';
@@ -303,6 +307,38 @@ describe('connection limits: nothing to shed', () => {
     await settle(100);
     expect((await fetch(`${harness.daemon.url}/healthz`)).status).toBe(200);
     for (const ws of sockets) ws.close();
+  });
+});
+
+describe('connection limits over TLS', () => {
+  let dir: string;
+  let harness: TestDaemon;
+  let certificate: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lambdad-front-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    certificate = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    harness = await startDaemon({ auth: 'sigv4', 'tls-cert': join(dir, 'cert.pem'), 'tls-key': join(dir, 'key.pem'), 'max-connections-per-address': '3' });
+  });
+  afterAll(async () => {
+    await harness.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps an authenticated wss connection while idle TCP connections from its address are shed', async () => {
+    const url = `${harness.daemon.url.replace('https', 'wss')}/ws`;
+    const ws = new WebSocket(url, 'lambdad.v1.msgpack', { headers: await signedHeaders(url, harness.credentials()), ca: certificate });
+    await once(ws, 'open');
+    let closed = false;
+    ws.once('close', () => (closed = true));
+    const port = Number(new URL(harness.daemon.url).port);
+    const sockets: Socket[] = [];
+    for (let index = 0; index < 10; index += 1) sockets.push(await idleConnection(port));
+    await settle(200);
+    expect(closed).toBe(false);
+    expect(sockets.filter((socket) => !socket.destroyed && socket.readyState === 'open').length).toBeLessThanOrEqual(2);
+    for (const socket of sockets) socket.destroy();
+    ws.close();
   });
 });
 

@@ -63,7 +63,7 @@ function decodeLabel(part: string, label: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new RestInputError(`The ${label} in the path is not valid percent-encoding`);
+    throw new RestInputError(`The ${label} in the path is not percent-encoded UTF-8`);
   }
 }
 
