@@ -58,11 +58,6 @@ export class HttpServer {
     return this.#server;
   }
 
-  /** Connections held now. */
-  get connections(): number {
-    return this.#connections.size;
-  }
-
   /**
    * A request on this connection (its socket, TCP or TLS) passed authentication: the connection is no longer
    * shed to make room, nor closed for being idle before its first request.
