@@ -24,6 +24,7 @@ import { formatAddress, TraceStore, udpSink, XRayCollector, type SpanSink, type 
 import { Network } from './network/index.js';
 import type { InvokeTarget } from './registry/index.js';
 import { METRICS_PATH, metricsEndpoint } from './transport/metrics-endpoint.js';
+import { CodeRoots } from './registry/code-roots.js';
 import { Registry } from './registry/index.js';
 import { AliasRouting } from './routing/index.js';
 import { LambdaService } from './service.js';
@@ -132,7 +133,7 @@ export class Daemon {
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
     const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics: recorder });
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', log, network });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', codeRoots: new CodeRoots(config.codeRoots, config.dataDir), log, network });
     const http = new HttpServer(config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey });
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock, sessions) : null;
