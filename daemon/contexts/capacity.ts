@@ -10,11 +10,11 @@ import { LambdaError } from '../errors.js';
 const MIB = 1024 * 1024;
 
 /**
- * Memory one execution context costs, by isolation mode: PSS of the daemon and its runners with N contexts of
- * test/fixtures/functions/behaviours/slow.js held busy at once, less the same before (2026-12-03, this repo's
- * 2-core test host). `thread`: 9.1–9.7 MB per context (40 and 100 held; bench/RESULTS.md's 8.5 MB is RSS at
- * 1,000). `process`: 9.5–10 MB for a context in its version's runner, 21–23 MB for one in a runner of its own
- * (20 and 40 versions, one context each) — spares and one-context versions are that, so the worst case is
+ * Memory one execution context costs, by isolation mode, rounded up from `npm run bench -- context-cost`
+ * (bench/results/context-cost-2026-12-03T13-33-50-070Z.json; bench/RESULTS.md): the PSS of the daemon and every
+ * process under it with the contexts held busy, less the same before. `thread`: 9.6 MB per context (60 held;
+ * the 8.5 MB of the scale benchmark is RSS at 1,000). `process`: 9.8 MB for a context in its version's runner,
+ * 20.5 MB for one in a runner of its own — spares and one-context versions are that, so the worst case is
  * taken. A function that keeps more in memory costs more: set `--max-contexts` for it.
  */
 export const CONTEXT_COST_BYTES = Object.freeze({ thread: 10 * MIB, process: 24 * MIB });
