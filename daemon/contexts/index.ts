@@ -476,8 +476,14 @@ export class ExecutionContexts {
   /** A ready spare of `shape`, now counted as serving; must follow #makeRoom in the same turn. */
   #takeSpare(shape: ContextShape): ExecutionContext | undefined {
     const spare = this.#spares.get(shapeKey(shape))?.shift();
-    if (spare !== undefined) this.#serving.add(spare);
+    if (spare !== undefined) this.#serve(spare);
     return spare;
+  }
+
+  /** Counts `context` against the cap; one that brings pressure has the reaper come for the contexts idle already. */
+  #serve(context: ExecutionContext): void {
+    this.#serving.add(context);
+    if (this.#underPressure()) this.#armReaper();
   }
 
   /** A context starting for a function where live ones fill the cap: a ready spare (of any shape) makes way. */
@@ -517,8 +523,8 @@ export class ExecutionContexts {
   }
 
   /**
-   * Makes sure the reaper comes by the time what just went idle may be reaped: O(1), as it runs after every
-   * invocation. Contexts already idle when pressure began are reaped by then too, so up to twice their period.
+   * Makes sure the reaper comes by the time what goes idle now may be reaped: O(1), as it runs after every
+   * invocation. Contexts idle already when pressure began are reaped by then too, so within twice their period.
    */
   #armReaper(): void {
     const now = performance.now();
@@ -631,7 +637,7 @@ export class ExecutionContexts {
     if (versionKey !== null && this.#live.size >= this.#options.maxContexts) this.#dropSpare();
     const context = this.#options.factory.start(shape, versionKey, (dead, reset) => this.#forget(dead, reset));
     this.#live.add(context);
-    if (versionKey !== null) this.#serving.add(context);
+    if (versionKey !== null) this.#serve(context);
     await context.warmUp();
     if (this.#closed) {
       // close() ran while this thread was starting.
