@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomIds, systemClock, type Clock, type Ids } from './clock.js';
 import type { Config } from './config.js';
 import { ConcurrencyScheduler } from './concurrency/index.js';
-import { ExecutionContexts, shapeOf, type ContextShape } from './contexts/index.js';
+import { availableMemoryBytes, contextsForHost, ExecutionContexts, shapeOf, type ContextShape } from './contexts/index.js';
 import { processContexts } from './contexts/runner/index.js';
 import { Authorizer } from './sessions/authorization.js';
 import { RoleSessions } from './sessions/index.js';
@@ -101,6 +101,7 @@ export class Daemon {
     const sessions = new RoleSessions(clock);
     // Where a function's AWS SDK finds lambdad: known once the port is bound, before any function runs.
     let endpoint = '';
+    const maxContexts = config.maxContexts ?? contextsForHost({ availableBytes: availableMemoryBytes(), isolation: config.isolation, accountConcurrency: config.accountConcurrency });
     const contexts = new ExecutionContexts({
       factory,
       credentials: (target) => {
@@ -113,7 +114,7 @@ export class Daemon {
       region: config.region,
       keepWarmMs: config.keepWarmMs,
       spareWorkers: config.spareWorkers,
-      maxContexts: config.accountConcurrency,
+      maxContexts,
       ...(tracing.daemonAddress === null ? {} : { xrayDaemonAddress: tracing.daemonAddress }),
       network: (target) => ({ placement: network.placement(vpcOf(target), exempt), connectTimeoutMs: config.vpcConnectTimeoutMs }),
       clock,
@@ -122,6 +123,7 @@ export class Daemon {
     const concurrency = new ConcurrencyScheduler(config.accountConcurrency, registry.reservations());
     const metrics = config.metrics === 'off' ? null : new Metrics({
       accountLimit: () => concurrency.accountLimit,
+      contextLimit: () => maxContexts,
       unreservedInFlight: () => concurrency.inFlight(),
       reservations: () => concurrency.reservations(),
       environments: () => contexts.census(),
@@ -181,7 +183,7 @@ export class Daemon {
     void contexts.prepare(shapes).catch((error: Error) => log('spares-failed', { error: error.message }));
     service.restoreProvisionedConcurrency();
     service.watchCode();
-    log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount, isolation: config.isolation });
+    log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount, isolation: config.isolation, maxContexts });
     return daemon;
   }
 

@@ -432,6 +432,10 @@ export class LambdaService {
         ...(clientContext === undefined ? {} : { clientContext }),
         ...(input.traceHeader === undefined ? {} : { traceHeader: input.traceHeader }),
       });
+    } catch (error) {
+      // The host is full: no execution context could be started or freed for it.
+      this.#countThrottle(target, error);
+      throw error;
     } finally {
       this.#dismiss(target, lease);
     }
@@ -490,6 +494,7 @@ export class LambdaService {
       return { kind: result.functionError === undefined ? 'success' : 'function-error', executedVersion: result.executedVersion, payload: result.payload };
     } catch (error) {
       if (error instanceof LambdaError && error.code === 'ServiceException') return { kind: 'stopping' };
+      if (this.#countThrottle(target, error)) return { kind: 'throttled' };
       throw error;
     } finally {
       this.#dismiss(target, lease);
@@ -504,9 +509,16 @@ export class LambdaService {
       this.#metrics.running(functionName, 1);
       return lease;
     } catch (error) {
-      if (error instanceof LambdaError && error.code === 'TooManyRequestsException') this.#metrics.throttled(functionName, resourceOf(target), error.details.Reason ?? '');
+      this.#countThrottle(target, error);
       throw error;
     }
+  }
+
+  /** Counts `error` as a throttle of `target` if it is one (429); says whether it was. */
+  #countThrottle(target: InvokeTarget, error: unknown): boolean {
+    if (!(error instanceof LambdaError && error.code === 'TooManyRequestsException')) return false;
+    this.#metrics.throttled(target.configuration.FunctionName, resourceOf(target), error.details.Reason ?? '');
+    return true;
   }
 
   #dismiss(target: InvokeTarget, lease: number): void {
