@@ -17,7 +17,7 @@ function nsPerOp(work: (i: number) => void): number {
   return ((performance.now() - started) * 1e6) / RECORDINGS;
 }
 
-const view = { accountLimit: () => 1000, unreservedInFlight: () => 0, reservations: () => new Map<string, number>(), environments: () => ({ idle: 0, busy: 0, spare: 0 }), provisioned: () => [] };
+const view = { accountLimit: () => 1000, contextLimit: () => 1000, unreservedInFlight: () => 0, reservations: () => new Map<string, number>(), environments: () => ({ idle: 0, busy: 0, spare: 0 }), provisioned: () => [] };
 const metrics = new Metrics(view);
 const floor = new Counter({ name: 'bench_floor_total', help: 'floor', registers: [new Registry()] });
 const labels = Array.from({ length: FUNCTIONS }, (_, n) => ({ functionName: `fn-${n}`, resource: '$LATEST', executedVersion: '$LATEST' }));

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { randomIds, systemClock, type Clock, type Ids } from './clock.js';
 import type { Config } from './config.js';
 import { ConcurrencyScheduler } from './concurrency/index.js';
-import { ExecutionContexts, shapeOf, type ContextShape } from './contexts/index.js';
+import { availableMemoryBytes, contextsForHost, ExecutionContexts, shapeOf, type ContextShape } from './contexts/index.js';
 import { processContexts } from './contexts/runner/index.js';
 import { Authorizer } from './sessions/authorization.js';
 import { RoleSessions } from './sessions/index.js';
@@ -25,6 +25,7 @@ import { formatAddress, TraceStore, udpSink, XRayCollector, type SpanSink, type 
 import { Network } from './network/index.js';
 import type { InvokeTarget } from './registry/index.js';
 import { METRICS_PATH, metricsEndpoint } from './transport/metrics-endpoint.js';
+import { CodeRoots } from './registry/code-roots.js';
 import { Registry } from './registry/index.js';
 import { AliasRouting } from './routing/index.js';
 import { LambdaService } from './service.js';
@@ -101,6 +102,7 @@ export class Daemon {
     const sessions = new RoleSessions(clock);
     // Where a function's AWS SDK finds lambdad: known once the port is bound, before any function runs.
     let endpoint = '';
+    const maxContexts = config.maxContexts ?? contextsForHost({ availableBytes: availableMemoryBytes(), isolation: config.isolation, accountConcurrency: config.accountConcurrency });
     const contexts = new ExecutionContexts({
       factory,
       credentials: (target) => {
@@ -113,7 +115,7 @@ export class Daemon {
       region: config.region,
       keepWarmMs: config.keepWarmMs,
       spareWorkers: config.spareWorkers,
-      maxContexts: config.accountConcurrency,
+      maxContexts,
       ...(tracing.daemonAddress === null ? {} : { xrayDaemonAddress: tracing.daemonAddress }),
       network: (target) => ({ placement: network.placement(vpcOf(target), exempt), connectTimeoutMs: config.vpcConnectTimeoutMs }),
       clock,
@@ -122,6 +124,7 @@ export class Daemon {
     const concurrency = new ConcurrencyScheduler(config.accountConcurrency, registry.reservations());
     const metrics = config.metrics === 'off' ? null : new Metrics({
       accountLimit: () => concurrency.accountLimit,
+      contextLimit: () => maxContexts,
       unreservedInFlight: () => concurrency.inFlight(),
       reservations: () => concurrency.reservations(),
       environments: () => contexts.census(),
@@ -133,7 +136,7 @@ export class Daemon {
     const routing = new AliasRouting((functionName, version) => registry.resolveForInvoke(functionName, version), config.aliasRouting);
     const queues = Queues.open({ dataDir: config.dataDir, region: config.region, accountId: config.accountId, clock, ids });
     const events = new AsyncInvocations({ dataDir: config.dataDir, clock, ids, region: config.region, accountId: config.accountId, retryDelayMs: config.asyncRetryDelayMs, log, metrics: recorder });
-    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', log, network });
+    const service = new LambdaService({ registry, contexts, invoker, logs, ids, code: codeLinks, concurrency, routing, async: events, queues, metrics: recorder, traces: tracing.store, watchDirectories: config.watchDirectories === 'on', codeRoots: new CodeRoots(config.codeRoots, config.dataDir), log, network });
     const http = new HttpServer({ tls: config.tlsCert === '' ? null : { certFile: config.tlsCert, keyFile: config.tlsKey }, maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
     const markAuthenticated = (socket: Duplex): void => http.markAuthenticated(socket);
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
@@ -182,7 +185,7 @@ export class Daemon {
     void contexts.prepare(shapes).catch((error: Error) => log('spares-failed', { error: error.message }));
     service.restoreProvisionedConcurrency();
     service.watchCode();
-    log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount, isolation: config.isolation });
+    log('started', { listening: daemon.url, data: config.dataDir, functions: registry.accountUsage().FunctionCount, isolation: config.isolation, maxContexts });
     return daemon;
   }
 

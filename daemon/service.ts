@@ -16,6 +16,7 @@ import { compileFilterPattern } from './observability/filter-pattern.js';
 import type { MetricsRecorder } from './observability/metrics.js';
 import type { DaemonLog } from './observability/daemon-log.js';
 import { CodeWatcher } from './code-watcher.js';
+import type { CodeRoots } from './registry/code-roots.js';
 import type { Network, NetworkModel, Role } from './network/index.js';
 import type { Trace, TraceStore, TraceSummary } from './observability/xray/trace-store.js';
 import type { LayerVersion, ListLayersInput, PublishLayerVersionInput } from './registry/index.js';
@@ -159,6 +160,7 @@ export class LambdaService {
   readonly #network: Network;
   /** `--watch-directories on`: code from a directory is watched unless the request says otherwise. */
   readonly #watchDirectories: boolean;
+  readonly #codeRoots: CodeRoots;
 
   constructor(parts: {
     registry: Registry;
@@ -174,12 +176,14 @@ export class LambdaService {
     metrics: MetricsRecorder;
     traces: TraceStore;
     watchDirectories: boolean;
+    codeRoots: CodeRoots;
     log: DaemonLog;
     network: Network;
   }) {
     this.#network = parts.network;
     this.#traces = parts.traces;
     this.#watchDirectories = parts.watchDirectories;
+    this.#codeRoots = parts.codeRoots;
     this.#watcher = new CodeWatcher((functionName) => this.reloadCode(functionName), parts.log);
     this.#metrics = parts.metrics;
     this.#async = parts.async;
@@ -194,10 +198,16 @@ export class LambdaService {
     this.#logs = parts.logs;
   }
 
-  createFunction(input: CreateFunctionInput): FunctionConfiguration {
-    const created = this.#registry.createFunction({ ...input, Watch: input.Watch ?? (this.#watchDirectories && input.Code?.Directory !== undefined) });
+  /** `fromLocalClient`: the caller is on the daemon's machine (in-process callers are); only such may name a Code.Directory. */
+  createFunction(input: CreateFunctionInput, fromLocalClient = true): FunctionConfiguration {
+    const created = this.#registry.createFunction({ ...input, Code: this.#readable(input.Code, fromLocalClient), Watch: input.Watch ?? (this.#watchDirectories && input.Code?.Directory !== undefined) });
     this.#watcher.sync(this.#registry.watchedFunctions());
     return created;
+  }
+
+  /** A code source whose Directory, if any, this client may name, as its real path (CodeRoots says why not). */
+  #readable<Source extends { Directory?: string | undefined }>(source: Source, fromLocalClient: boolean): Source {
+    return source?.Directory === undefined ? source : { ...source, Directory: this.#codeRoots.resolve(source.Directory, fromLocalClient) };
   }
 
   /** Hot reload of a watched function: $LATEST takes its directory's code, and its warm contexts end. */
@@ -246,8 +256,8 @@ export class LambdaService {
     this.#watcher.sync(this.#registry.watchedFunctions());
   }
 
-  updateFunctionCode(functionName: string, input: UpdateFunctionCodeInput): FunctionConfiguration {
-    const updated = this.#registry.updateFunctionCode(functionName, { ...input, Watch: input.Watch ?? (this.#watchDirectories && input.Directory !== undefined) });
+  updateFunctionCode(functionName: string, input: UpdateFunctionCodeInput, fromLocalClient = true): FunctionConfiguration {
+    const updated = this.#registry.updateFunctionCode(functionName, { ...this.#readable(input, fromLocalClient), Watch: input.Watch ?? (this.#watchDirectories && input.Directory !== undefined) });
     if (input.DryRun !== true) {
       this.#contexts.retire(updated.FunctionName, 'latest');
       this.#watcher.sync(this.#registry.watchedFunctions());
@@ -422,6 +432,10 @@ export class LambdaService {
         ...(clientContext === undefined ? {} : { clientContext }),
         ...(input.traceHeader === undefined ? {} : { traceHeader: input.traceHeader }),
       });
+    } catch (error) {
+      // The host is full: no execution context could be started or freed for it.
+      this.#countThrottle(target, error);
+      throw error;
     } finally {
       this.#dismiss(target, lease);
     }
@@ -480,6 +494,7 @@ export class LambdaService {
       return { kind: result.functionError === undefined ? 'success' : 'function-error', executedVersion: result.executedVersion, payload: result.payload };
     } catch (error) {
       if (error instanceof LambdaError && error.code === 'ServiceException') return { kind: 'stopping' };
+      if (this.#countThrottle(target, error)) return { kind: 'throttled' };
       throw error;
     } finally {
       this.#dismiss(target, lease);
@@ -494,9 +509,16 @@ export class LambdaService {
       this.#metrics.running(functionName, 1);
       return lease;
     } catch (error) {
-      if (error instanceof LambdaError && error.code === 'TooManyRequestsException') this.#metrics.throttled(functionName, resourceOf(target), error.details.Reason ?? '');
+      this.#countThrottle(target, error);
       throw error;
     }
+  }
+
+  /** Counts `error` as a throttle of `target` if it is one (429); says whether it was. */
+  #countThrottle(target: InvokeTarget, error: unknown): boolean {
+    if (!(error instanceof LambdaError && error.code === 'TooManyRequestsException')) return false;
+    this.#metrics.throttled(target.configuration.FunctionName, resourceOf(target), error.details.Reason ?? '');
+    return true;
   }
 
   #dismiss(target: InvokeTarget, lease: number): void {
@@ -590,8 +612,8 @@ export class LambdaService {
     return this.#logs.query(query);
   }
 
-  publishLayerVersion(input: PublishLayerVersionInput): LayerVersionWithLocation {
-    return this.#withLocation(this.#registry.publishLayerVersion(input));
+  publishLayerVersion(input: PublishLayerVersionInput, fromLocalClient = true): LayerVersionWithLocation {
+    return this.#withLocation(this.#registry.publishLayerVersion({ ...input, Content: this.#readable(input.Content, fromLocalClient) }));
   }
 
   getLayerVersion(layerName: string, versionNumber: number): LayerVersionWithLocation {

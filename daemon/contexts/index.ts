@@ -2,12 +2,15 @@
  * Execution contexts: where an invocation runs. Provisioned contexts (initialised ahead, never reaped) are
  * used first; then warm contexts, kept per function version and reused most recently used first; a cold start
  * takes a spare context (thread already started, runtime loaded) of the right memory size, or starts one;
- * idle on-demand contexts are reaped after the keep-warm period.
+ * idle on-demand contexts are reaped after the keep-warm period, sooner while the host is under pressure. The
+ * host holds at most `maxContexts`: past it, the warm context idle the longest makes room, and with none idle
+ * an invocation that needs a new context is throttled.
  */
 import type { Clock, Ids } from '../clock.js';
 import { LIMITS } from '../limits.js';
 import { SESSION_RENEW_MARGIN_MS } from '../sessions/index.js';
 import type { InvokeTarget } from '../registry/index.js';
+import { hostFull, pressureOf, type Pressure } from './capacity.js';
 import { functionEnvironment, logStreamName } from './environment.js';
 import { ContextState, type ExecutionContext, type FunctionPaths, type ResetSandbox, type RunReport } from './execution-context.js';
 import type { ContextBinding, LogRecord, NetworkBinding } from './messages.js';
@@ -16,6 +19,7 @@ import { removeTree } from './scratch.js';
 export type { LogRecord } from './messages.js';
 export type { ExecutionContext } from './execution-context.js';
 export { JOURNAL_LOG_BYTES } from './journal.js';
+export { availableMemoryBytes, contextsForHost, HOST_FULL_REASON } from './capacity.js';
 
 /** A refill stops after this many rounds of starting threads, so failing starts cannot loop forever. */
 const REFILL_ROUNDS = 4;
@@ -63,8 +67,9 @@ export interface ContextsOptions {
   readonly keepWarmMs: number;
   readonly spareWorkers: number;
   /**
-   * Contexts serving functions, idle or busy, at most (the account's concurrency): a cold start at the cap
-   * first ends the context idle the longest. Spares come on top.
+   * Contexts serving functions (starting, idle, busy or provisioned) at most: a cold start at the cap first ends
+   * the warm context idle the longest, and is throttled when none is idle. Spares fill only the room left, so
+   * live contexts stay within it too; while more than half of it serve functions, idle ones are reaped early.
    */
   readonly maxContexts: number;
   /** `host:port` of the X-Ray daemon functions send segments to; unset when tracing is off. */
@@ -164,8 +169,10 @@ export class ExecutionContexts {
   readonly #refilling = new Set<string>();
   /** Every context not yet dead, whatever it is doing: what close() must end. */
   readonly #live = new Set<ExecutionContext>();
-  /** Contexts bound to a function version (idle, busy or provisioned): what the account's limit bounds. */
+  /** Contexts taken for a function version (starting, idle, busy or provisioned): what `maxContexts` bounds. */
   readonly #serving = new Set<ExecutionContext>();
+  /** Above how many serving contexts idle ones are reaped early, and after how long. */
+  readonly #pressure: Pressure;
   /** Provisioned-concurrency configs by their id, and their idle contexts by function version. */
   readonly #provisionings = new Map<string, Provisioning>();
   readonly #provisionedIdle = new Map<string, WarmContext[]>();
@@ -177,12 +184,16 @@ export class ExecutionContexts {
   readonly #resetSandboxes = new Map<string, KeptSandbox[]>();
   /** Reset directories taken for a new context, waiting for their old thread to exit: close() removes them too. */
   readonly #adopting = new Set<KeptSandbox>();
-  /** One timer for every warm context, due when the longest idle reaches the keep-warm period: not one per invocation. */
+  /** One timer for every warm context, due when the longest idle reaches its idle period: not one per invocation. */
   #reaper: NodeJS.Timeout | null = null;
+  /** When the reaper fires (performance.now()). */
+  #reaperDue = Infinity;
   #closed = false;
 
   constructor(options: ContextsOptions) {
+    if (!Number.isSafeInteger(options.maxContexts) || options.maxContexts < 1) throw new RangeError(`maxContexts must be a positive integer, got ${options.maxContexts}`);
     this.#options = options;
+    this.#pressure = pressureOf(options.maxContexts, options.keepWarmMs);
   }
 
   /** Starts spare contexts of the given shapes. */
@@ -212,10 +223,10 @@ export class ExecutionContexts {
       boundAt = warm.boundAt;
       expiresAt = warm.expiresAt;
     } else {
-      // A new context is about to serve a function: at the account's limit, the longest idle one makes room.
-      this.#makeRoom();
+      // A new context is about to serve a function: at the cap, the longest idle one makes room, or the host is full.
+      if (!this.#makeRoom()) throw hostFull();
       const shape = shapeOf(configuration);
-      const spare = this.#options.factory.servesVersion(versionKey) ? undefined : this.#spares.get(shapeKey(shape))?.shift();
+      const spare = this.#options.factory.servesVersion(versionKey) ? undefined : this.#takeSpare(shape);
       if (spare !== undefined) {
         context = spare;
       } else {
@@ -227,7 +238,6 @@ export class ExecutionContexts {
       const paths = await this.#enter(context, versionKey, target);
       streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
       ({ binding, expiresAt } = this.#binding(target, streamName, paths, 'on-demand'));
-      this.#serving.add(context);
     }
 
     try {
@@ -385,13 +395,13 @@ export class ExecutionContexts {
     const { target } = provisioning;
     const { configuration } = target;
     const shape = shapeOf(configuration);
-    const context = this.#spares.get(shapeKey(shape))?.shift() ?? (await this.#startContext(shape, provisioning.versionKey));
+    if (!this.#makeRoom()) throw new Error(`lambdad holds at most ${this.#options.maxContexts} execution contexts on this host (--max-contexts), and none is idle`);
+    const context = this.#takeSpare(shape) ?? (await this.#startContext(shape, provisioning.versionKey));
     this.#scheduleRefill(shape);
     await this.#adoptResetSandbox(provisioning.versionKey, context);
     const paths = await this.#enter(context, provisioning.versionKey, target);
     const streamName = logStreamName(this.#options.clock.now(), target.executedVersion, this.#options.ids.hex(16));
     const { binding, expiresAt } = this.#binding(target, streamName, paths, 'provisioned-concurrency');
-    this.#serving.add(context);
     const limitMs = Math.max(LIMITS.provisionedInitMinMs, configuration.Timeout * 1000);
     const { reply, initLogs } = await context.initialize(provisioning.versionKey, binding, limitMs);
     if (initLogs.length > 0) provisioning.onInitLogs(streamName, initLogs);
@@ -446,17 +456,44 @@ export class ExecutionContexts {
     return this.#provisionings.get(provisioning.id) === provisioning;
   }
 
-  /** At the cap, ends the warm context idle the longest, whichever function it serves. */
-  #makeRoom(): void {
-    if (this.#serving.size < this.#options.maxContexts) return;
+  /**
+   * Room for one more context serving a function: at the cap, the warm context idle the longest ends, whichever
+   * function it serves. False when every context is busy or provisioned: the host is full.
+   */
+  #makeRoom(): boolean {
+    if (this.#serving.size < this.#options.maxContexts) return true;
     let oldest: { key: string; list: WarmContext[] } | null = null;
     for (const [key, list] of this.#warm) {
       // Each list is oldest first.
       if (list.length > 0 && (oldest === null || list[0]!.idleSince < oldest.list[0]!.idleSince)) oldest = { key, list };
     }
-    if (oldest === null) return;
+    if (oldest === null) return false;
     void oldest.list.shift()!.context.destroy();
     if (oldest.list.length === 0) this.#warm.delete(oldest.key);
+    return true;
+  }
+
+  /** A ready spare of `shape`, now counted as serving; must follow #makeRoom in the same turn. */
+  #takeSpare(shape: ContextShape): ExecutionContext | undefined {
+    const spare = this.#spares.get(shapeKey(shape))?.shift();
+    if (spare !== undefined) this.#serve(spare);
+    return spare;
+  }
+
+  /** Counts `context` against the cap; one that brings pressure has the reaper come for the contexts idle already. */
+  #serve(context: ExecutionContext): void {
+    this.#serving.add(context);
+    if (this.#underPressure()) this.#armReaper();
+  }
+
+  /** A context starting for a function where live ones fill the cap: a ready spare (of any shape) makes way. */
+  #dropSpare(): void {
+    for (const list of this.#spares.values()) {
+      const spare = list.shift();
+      if (spare === undefined) continue;
+      void spare.destroy();
+      return;
+    }
   }
 
   /**
@@ -485,11 +522,23 @@ export class ExecutionContexts {
     this.#armReaper();
   }
 
+  /**
+   * Makes sure the reaper comes by the time what goes idle now may be reaped: O(1), as it runs after every
+   * invocation. Contexts idle already when pressure began are reaped by then too, so within twice their period.
+   */
   #armReaper(): void {
-    this.#reaper ??= setTimeout(() => this.#reapIdle(), this.#options.keepWarmMs).unref();
+    const now = performance.now();
+    this.#scheduleReaper(now, now + (this.#underPressure() ? this.#pressure.idleMs : this.#options.keepWarmMs));
   }
 
-  /** Ends the contexts (and drops the reset directories) idle for the keep-warm period; comes back when the next one will be. */
+  #scheduleReaper(now: number, due: number): void {
+    if (this.#closed || due === Infinity || (this.#reaper !== null && this.#reaperDue <= due)) return;
+    if (this.#reaper !== null) clearTimeout(this.#reaper);
+    this.#reaperDue = due;
+    this.#reaper = setTimeout(() => this.#reapIdle(), Math.max(1, due - now)).unref();
+  }
+
+  /** Ends the contexts (and drops the reset directories) idle past their period; comes back when the next one will be. */
   #reapIdle(): void {
     this.#reaper = null;
     const now = performance.now();
@@ -497,8 +546,34 @@ export class ExecutionContexts {
     const nextDue = Math.min(
       expire(this.#warm, (warm) => warm.idleSince, keepWarmMs, now, (warm) => void warm.context.destroy()),
       expire(this.#resetSandboxes, (kept) => kept.since, keepWarmMs, now, (kept) => void removeReset(kept)),
+      this.#relievePressure(now),
     );
-    if (nextDue !== Infinity && !this.#closed) this.#reaper = setTimeout(() => this.#reapIdle(), Math.max(1, nextDue - now)).unref();
+    this.#scheduleReaper(now, nextDue);
+  }
+
+  /** More contexts serve functions than the pressure floor: the cap is more than half taken. */
+  #underPressure(): boolean {
+    return this.#serving.size > this.#pressure.floor;
+  }
+
+  /**
+   * Under pressure, ends the warm contexts idle past the pressure's idle period, longest idle first, until the
+   * contexts serving functions are down to the floor (so one burst does not hold the host for the keep-warm
+   * period); returns when the next one falls due, Infinity without pressure.
+   */
+  #relievePressure(now: number): number {
+    if (!this.#underPressure()) return Infinity;
+    const idle = [...this.#warm].flatMap(([key, list]) => list.map((warm) => ({ key, warm }))).sort((a, b) => a.warm.idleSince - b.warm.idleSince);
+    for (const { key, warm } of idle) {
+      if (!this.#underPressure()) return Infinity;
+      if (now - warm.idleSince < this.#pressure.idleMs) return warm.idleSince + this.#pressure.idleMs;
+      // The longest idle of all is the oldest of its own list.
+      const list = this.#warm.get(key)!;
+      list.shift();
+      if (list.length === 0) this.#warm.delete(key);
+      void warm.context.destroy();
+    }
+    return Infinity;
   }
 
   #keepResetSandbox(versionKey: string | null, reset: ResetSandbox): void {
@@ -536,11 +611,17 @@ export class ExecutionContexts {
     try {
       let list = this.#spares.get(key);
       if (list === undefined) this.#spares.set(key, (list = []));
-      // Spares taken while this refill runs are replaced by its next round.
-      for (let round = 0; round < REFILL_ROUNDS && !this.#closed && list.length < this.#options.spareWorkers; round++) {
-        const missing = this.#options.spareWorkers - list.length;
+      // Spares taken while this refill runs are replaced by its next round. They fill only the room left.
+      for (let round = 0; round < REFILL_ROUNDS && !this.#closed; round++) {
+        const missing = Math.min(this.#options.spareWorkers - list.length, this.#options.maxContexts - this.#live.size);
+        if (missing <= 0) break;
         const started = await Promise.allSettled(Array.from({ length: missing }, () => this.#startContext(shape, null)));
-        for (const outcome of started) if (outcome.status === 'fulfilled') list.push(outcome.value);
+        for (const outcome of started) {
+          if (outcome.status === 'rejected') continue;
+          // Contexts started for functions meanwhile took the room: they come first.
+          if (this.#live.size > this.#options.maxContexts) void outcome.value.destroy();
+          else list.push(outcome.value);
+        }
         if (started.every((outcome) => outcome.status === 'rejected')) break;
       }
     } finally {
@@ -548,9 +629,15 @@ export class ExecutionContexts {
     }
   }
 
+  /**
+   * Starts a spare (`versionKey` null) or a context for a version, which serves from now on: the caller made room
+   * for it in the same turn (#makeRoom).
+   */
   async #startContext(shape: ContextShape, versionKey: string | null): Promise<ExecutionContext> {
+    if (versionKey !== null && this.#live.size >= this.#options.maxContexts) this.#dropSpare();
     const context = this.#options.factory.start(shape, versionKey, (dead, reset) => this.#forget(dead, reset));
     this.#live.add(context);
+    if (versionKey !== null) this.#serve(context);
     await context.warmUp();
     if (this.#closed) {
       // close() ran while this thread was starting.

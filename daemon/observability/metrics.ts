@@ -26,6 +26,8 @@ export interface InvocationRecord {
 /** Values read when Prometheus scrapes, not on every invocation. */
 export interface ScrapeView {
   accountLimit(): number;
+  /** Execution contexts the host holds at most (`--max-contexts`, or derived from its memory). */
+  contextLimit(): number;
   unreservedInFlight(): number;
   reservations(): ReadonlyMap<string, number>;
   /** Execution contexts by state. */
@@ -89,6 +91,7 @@ export class Metrics {
     registry.registerMetric(new InvocationSeries('lambda_duration_seconds', 'Invocation duration, as REPORT shows it.', 'histogram', cells, (cell) => cell.duration) as never);
     registry.registerMetric(new InvocationSeries('lambda_init_duration_seconds', "Cold starts' Init Duration.", 'histogram', cells, (cell) => cell.initDuration) as never);
     new Gauge({ name: 'lambda_concurrency_limit', help: "The account's concurrent executions limit.", registers: [registry], collect() { this.set(view.accountLimit()); } });
+    new Gauge({ name: 'lambdad_execution_contexts_limit', help: 'Execution contexts the host holds at most (--max-contexts; auto: from its available memory).', registers: [registry], collect() { this.set(view.contextLimit()); } });
     new Gauge({ name: 'lambda_unreserved_concurrent_executions', help: 'Invocations of functions without reserved concurrency running now.', registers: [registry], collect() { this.set(view.unreservedInFlight()); } });
     new Gauge({
       name: 'lambda_reserved_concurrency',

@@ -3,24 +3,19 @@
  * from anywhere else (a daemon listening beyond loopback) it must be signed like every other request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import { LambdaError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { httpError } from './http-errors.js';
+import { fromLoopback } from './loopback.js';
 import type { SigV4Verifier } from './sigv4.js';
 
 export const METRICS_PATH = '/metrics';
-
-function fromLoopback(request: IncomingMessage): boolean {
-  const address = request.socket.remoteAddress ?? '';
-  return address === '::1' || address.startsWith('::ffff:127.') || (isIP(address) === 4 && address.startsWith('127.'));
-}
 
 export function metricsEndpoint(metrics: Metrics, verifier: SigV4Verifier | null, alwaysSigned: boolean): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const answer = async (): Promise<string> => {
       if (request.method !== 'GET') throw new LambdaError('UnknownOperationException', `No Lambda operation is served at ${request.method} ${METRICS_PATH}`);
-      if (verifier !== null && (alwaysSigned || !fromLoopback(request))) await verifier.verify({ method: 'GET', url: request.url ?? METRICS_PATH, headers: request.headers });
+      if (verifier !== null && (alwaysSigned || !fromLoopback(request.socket))) await verifier.verify({ method: 'GET', url: request.url ?? METRICS_PATH, headers: request.headers });
       return metrics.text();
     };
     answer().then(

@@ -6,8 +6,10 @@ import type { Operation, Operations } from '../../protocol/generated/types.js';
 import type { CodeInput } from '../registry/index.js';
 import type { LambdaService } from '../service.js';
 
-/** What a connection offers the handlers: log subscriptions tied to its lifetime. */
+/** What a connection offers the handlers: where its client is, and log subscriptions tied to its lifetime. */
 export interface Session {
+  /** The client is on the daemon's own machine (a loopback peer): it may name code by directory. */
+  readonly fromLocalClient: boolean;
   /** Starts pushing events under `subscription` (the id of the request that asked). */
   follow(subscription: number, functionName: string, filterPattern?: string): string;
   unfollow(subscription: number): void;
@@ -20,7 +22,7 @@ function code(input: { ZipFile?: Uint8Array; Directory?: string }): CodeInput {
 }
 
 export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.freeze({
-  CreateFunction: (service, { Code, ...rest }) => service.createFunction({ ...rest, Code: code(Code ?? {}) }),
+  CreateFunction: (service, { Code, ...rest }, session) => service.createFunction({ ...rest, Code: code(Code ?? {}) }, session.fromLocalClient),
   GetFunction: (service, input) => service.getFunction(input.FunctionName, input.Qualifier),
   GetFunctionConfiguration: (service, input) => service.getFunctionConfiguration(input.FunctionName, input.Qualifier),
   ListFunctions: (service, input) => service.listFunctions(input),
@@ -28,7 +30,7 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
     service.deleteFunction(input.FunctionName, input.Qualifier);
     return {};
   },
-  UpdateFunctionCode: (service, { FunctionName, ...rest }) => service.updateFunctionCode(FunctionName, rest),
+  UpdateFunctionCode: (service, { FunctionName, ...rest }, session) => service.updateFunctionCode(FunctionName, rest, session.fromLocalClient),
   UpdateFunctionConfiguration: (service, { FunctionName, ...rest }) => service.updateFunctionConfiguration(FunctionName, rest),
   PublishVersion: (service, { FunctionName, ...rest }) => service.publishVersion(FunctionName, rest),
   ListVersionsByFunction: (service, { FunctionName, ...rest }) => service.listVersionsByFunction(FunctionName, rest),
@@ -120,7 +122,7 @@ export const HANDLERS: { readonly [Op in Operation]: Handler<Op> } = Object.free
   },
   GetTraceSummaries: (service, input) => service.getTraceSummaries(input),
   BatchGetTraces: (service, input) => service.batchGetTraces(input.TraceIds ?? []),
-  PublishLayerVersion: (service, { Content, ...rest }) => service.publishLayerVersion({ ...rest, Content: code(Content ?? {}) }),
+  PublishLayerVersion: (service, { Content, ...rest }, session) => service.publishLayerVersion({ ...rest, Content: code(Content ?? {}) }, session.fromLocalClient),
   GetLayerVersion: (service, input) => service.getLayerVersion(input.LayerName, input.VersionNumber),
   GetLayerVersionByArn: (service, input) => service.getLayerVersionByArn(input.Arn),
   ListLayerVersions: (service, { LayerName, ...rest }) => service.listLayerVersions(LayerName, rest),

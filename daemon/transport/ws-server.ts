@@ -4,6 +4,7 @@
  * not keep up stops being read from, so the daemon never buffers without bound.
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CODECS, FrameError, msgpackCodec, SUBPROTOCOLS, type Codec } from '../../protocol/codec.js';
@@ -12,6 +13,7 @@ import { ERRORS, LambdaError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { LambdaService } from '../service.js';
 import { httpError } from './http-errors.js';
+import { fromLoopback } from './loopback.js';
 import { HANDLERS, type Session } from './protocol-handlers.js';
 import type { Authorizer } from '../sessions/authorization.js';
 import { OWNER, type Caller, type SigV4Verifier } from './sigv4.js';
@@ -114,6 +116,7 @@ export class ProtocolServer {
     };
     socket.on('drain', updateFlow);
     const session: Session = {
+      fromLocalClient: fromLoopback(socket as Socket),
       follow: (subscription, functionName, filterPattern) => {
         const { logGroupName, stop } = this.#service.tailLogs(functionName, (event) => {
           // A follower that cannot keep up loses events rather than growing the daemon's buffers.

@@ -55,7 +55,7 @@ describe('lambdad start', () => {
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
-    expect(output()).toMatch(/^\S+Z lambdad started listening=http:\/\/127\.0\.0\.1:\d+ data=\S+ functions=0 isolation=process$/m);
+    expect(output()).toMatch(/^\S+Z lambdad started listening=http:\/\/127\.0\.0\.1:\d+ data=\S+ functions=0 isolation=process maxContexts=\d+$/m);
     const code = exited(child);
     child.kill('SIGTERM');
     expect(await code).toBe(0);

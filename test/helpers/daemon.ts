@@ -1,7 +1,7 @@
 /** Starts a real daemon (every part, real worker threads, real SQLite) in a temporary data directory. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../dist/daemon/config.js';
 import { Daemon, type DaemonOptions } from '../../dist/daemon/daemon.js';
@@ -28,7 +28,9 @@ export interface TestDaemon {
  */
 export async function startDaemon(flags: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'lambdad-test-')), options: DaemonOptions = {}): Promise<TestDaemon> {
   // Each test daemon has its own X-Ray collector, on a free port, so that test files do not see each other's traces.
-  const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', auth: 'none', 'xray-address': '127.0.0.1:0', ...flags });
+  // Tests name code by directory under the repository and under the temporary directory.
+  const codeRoots = [process.cwd(), tmpdir()].join(delimiter);
+  const config = loadConfig({ port: '0', 'data-dir': dataDir, 'spare-workers': '1', auth: 'none', 'xray-address': '127.0.0.1:0', 'code-roots': codeRoots, ...flags });
   const daemon = await Daemon.start(config, options);
   const handle: TestDaemon = {
     daemon,

@@ -13,6 +13,7 @@ import { LambdaError } from '../../errors.js';
 import type { Authorizer } from '../../sessions/authorization.js';
 import type { LambdaService } from '../../service.js';
 import { httpError } from '../http-errors.js';
+import { fromLoopback } from '../loopback.js';
 import { HANDLERS, type Session } from '../protocol-handlers.js';
 import { lingerOnClose } from '../lingering-close.js';
 import { OWNER, SIGNING_SERVICE, type PendingSignature, type SigV4Verifier } from '../sigv4.js';
@@ -32,13 +33,16 @@ const compiled: readonly CompiledRoute[] = ROUTES.map((route) => ({
     .map((segment) => (segment.startsWith('{') ? { label: segment.slice(1, -1) } : { literal: segment })),
 }));
 
-/** Log tails need a connection that stays open: the REST API has none to offer. */
-const NO_SESSION: Session = {
-  follow: () => {
-    throw new LambdaError('UnknownOperationException', 'Log tails are served over the WebSocket protocol.');
-  },
-  unfollow: () => undefined,
-};
+/** A request's session. Log tails need a connection that stays open: the REST API has none to offer. */
+function restSession(request: IncomingMessage): Session {
+  return {
+    fromLocalClient: fromLoopback(request.socket),
+    follow: () => {
+      throw new LambdaError('UnknownOperationException', 'Log tails are served over the WebSocket protocol.');
+    },
+    unfollow: () => undefined,
+  };
+}
 
 function match(method: string, path: string, query: URLSearchParams): { route: RestRoute; labels: Record<string, string> } | null {
   const parts = path.split('/').slice(1);
@@ -169,7 +173,7 @@ export class RestApi {
     if (caller.kind === 'role') this.#authorizer.authorize(caller.session, route.operation, (input as { FunctionName?: string }).FunctionName);
     checkOperationInput(route.operation, input);
     const handler = HANDLERS[route.operation] as (service: LambdaService, input: unknown, session: Session, id: number) => unknown;
-    const output = await handler(this.#service, input, NO_SESSION, 0);
+    const output = await handler(this.#service, input, restSession(request), 0);
     const reply = route.reply(output);
     return reply.headers['x-amzn-requestid'] === undefined ? { ...reply, headers: { ...reply.headers, 'x-amzn-requestid': this.#ids.uuid() } } : reply;
   }
