@@ -62,7 +62,7 @@ const PHASES: Readonly<Record<string, { label: string; attackers: readonly Attac
   // Two processes of 10,000 each: one process's 20,000 descriptors would not hold them all.
   idle: {
     label: '20,000 idle connections',
-    attackers: [0, 1].map((half) => ({ attack: 'idle' as const, connections: 10_000, attempts: 30_000, localAddresses: IDLE_ADDRESSES.slice(half * 20, half * 20 + 20), connectingAtOnce: 200 })),
+    attackers: [0, 1].map((half) => ({ attack: 'idle' as const, connections: 10_000, attempts: 30_000, localAddresses: IDLE_ADDRESSES.slice(half * 20, half * 20 + 20), connectingAtOnce: 1_000 })),
   },
   flood: { label: '50,000 Invokes pipelined on one WebSocket', attackers: [{ attack: 'flood', requests: 50_000, functionName: 'noop' }] },
   'slow-readers': { label: '20 slow readers of 1 MB responses', attackers: [{ attack: 'slow-readers', connections: 20, requestsEach: 150, intervalMs: 100, functionName: 'large', responseBytes: 1_000_000 }] },
