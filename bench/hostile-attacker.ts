@@ -168,8 +168,19 @@ function flood(options: Extract<AttackSettings, { attack: 'flood' }>, headers: R
     if (!stopping) figures.closedWithCode = code;
   });
   socket.on('error', (error) => count(figures, errorKey(error)));
-  return new Promise((resolve, reject) => {
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`the flood's upgrade was refused: ${response.statusCode}`)));
+  const stop = (): Figures => {
+    stopping = true;
+    socket.terminate();
+    return figures;
+  };
+  return new Promise((resolve) => {
+    // A refused upgrade is one of the daemon's answers to record, not a failure of the benchmark.
+    socket.once('unexpected-response', (request, response) => {
+      count(figures, `upgradeRefused${response.statusCode}`);
+      request.destroy();
+      resolve(stop);
+    });
+    socket.once('close', () => resolve(stop));
     socket.once('open', () => {
       const payload = encoder.encode('{}');
       for (let id = 1; id <= options.requests && socket.readyState === WebSocket.OPEN; id++) {
@@ -177,11 +188,7 @@ function flood(options: Extract<AttackSettings, { attack: 'flood' }>, headers: R
         figures.sent! += 1;
       }
       figures.allWrittenMs = elapsedMs();
-      resolve(() => {
-        stopping = true;
-        socket.terminate();
-        return figures;
-      });
+      resolve(stop);
     });
   });
 }
@@ -210,10 +217,18 @@ function slowReaders(options: Extract<AttackSettings, { attack: 'slow-readers' }
   // A raw upgrade: the socket it gives is never read (no 'data' listener, paused), so the daemon's answers
   // fill the kernel's buffers and then whatever the daemon keeps for this connection.
   const reader = (): Promise<void> =>
-    new Promise((resolve, reject) => {
+    new Promise((resolve) => {
       const upgrade = request({ host: target.hostname, port: target.port, path: '/ws', headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-protocol': SUBPROTOCOLS.msgpack } });
-      upgrade.once('response', (response) => reject(new Error(`a slow reader's upgrade was refused: ${response.statusCode}`)));
-      upgrade.once('error', reject);
+      // A refused upgrade is one of the daemon's answers to record, not a failure of the benchmark.
+      upgrade.once('response', (response) => {
+        count(figures, `upgradeRefused${response.statusCode}`);
+        upgrade.destroy();
+        resolve();
+      });
+      upgrade.once('error', (error) => {
+        count(figures, errorKey(error));
+        resolve();
+      });
       upgrade.once('upgrade', (_response, socket) => {
         socket.pause();
         sockets.push(socket);
