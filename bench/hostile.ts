@@ -120,12 +120,21 @@ async function start(file: string, settings: unknown, readyTimeoutMs: number): P
   return child;
 }
 
-/** SIGTERM and wait (the daemon ends its runners); past 20 s, SIGKILL, then thaw and kill what it left. */
+/**
+ * SIGTERM and wait (the daemon ends its runners); past 20 s, SIGKILL, then thaw and kill what it left. Its
+ * descendants are still looked for while it stops: a daemon under attack has been seen starting a runner then.
+ */
 async function stopDaemon(daemon: DaemonProcess, sampler: Sampler): Promise<void> {
   sampler.stop();
-  for (const pid of descendants(daemon.pid)) sampler.seen.add(pid);
-  const killer = setTimeout(() => thawAndKill(daemon.pid), 20_000);
+  const look = (): void => descendants(daemon.pid).forEach((pid) => sampler.seen.add(pid));
+  look();
+  const looking = setInterval(look, SAMPLE_MS);
+  const killer = setTimeout(() => {
+    look();
+    thawAndKill(daemon.pid);
+  }, 20_000);
   await daemon.stop();
+  clearInterval(looking);
   clearTimeout(killer);
   killLeftRunners(sampler.seen);
   running.daemons.delete(daemon);
