@@ -53,7 +53,9 @@ function verdict(goal: Goal): string {
   const met = goal.atLeast === true ? goal.value >= goal.bound : goal.value <= goal.bound;
   const by = goal.atLeast === true ? goal.bound / goal.value : goal.value / goal.bound;
   const shown = `${Math.round(goal.value * 100) / 100}${goal.unit}`;
-  return `| ${goal.goal} | ${met ? '**met**' : `missed by ${by.toFixed(by < 1.1 ? 2 : 1)}×`}: ${shown} | ${goal.source} |`;
+  // A bound of 0 (nothing refused) is missed by no ratio.
+  const missed = goal.bound === 0 ? 'missed' : `missed by ${by.toFixed(by < 1.1 ? 2 : 1)}×`;
+  return `| ${goal.goal} | ${met ? '**met**' : missed}: ${shown} | ${goal.source} |`;
 }
 
 const ratio = (report: Report | null, a: string, b: string): number | null => {
@@ -153,6 +155,7 @@ const memory = newest('memory') ?? newest('scale');
 const telemetry = newest('telemetry');
 const peers = newest('peers');
 const isolation = newest('isolation');
+const hostile = newest('hostile');
 const goals: Goal[] = [
   { goal: 'Warm invoke over WebSocket (msgpack), p50 ≤ 1.3× the ws + Piscina floor (1 in flight)', value: ratio(sweep, 'msgpack@1P50us', 'wsFloor@1P50us'), bound: 1.3, unit: '×', source: sweep?.file ?? 'sweep' },
   { goal: 'Warm invoke over WebSocket (msgpack), throughput ≥ 0.8× the floor (64 in flight)', value: ratio(sweep, 'msgpack@64Rps', 'wsFloor@64Rps'), bound: 0.8, atLeast: true, unit: '×', source: sweep?.file ?? 'sweep' },
@@ -162,6 +165,9 @@ const goals: Goal[] = [
   { goal: 'Metrics + tracing on vs off, under 3 % apart', value: telemetry?.medians['onSlowdown'] === undefined ? null : telemetry.medians['onSlowdown'] * 100, bound: 3, unit: ' %', source: telemetry?.file ?? 'telemetry' },
   { goal: 'Process isolation: warm invoke p50 ≤ 1.5× thread isolation (1 in flight, 1,769 MB)', value: isolation?.medians['processP50Ratio'] ?? null, bound: 1.5, unit: '×', source: isolation?.file ?? 'isolation' },
   { goal: 'Process isolation: throughput ≥ 0.7× thread isolation (64 in flight, 1,769 MB)', value: isolation?.medians['processRpsRatio'] ?? null, bound: 0.7, atLeast: true, unit: '×', source: isolation?.file ?? 'isolation' },
+  { goal: 'Hostile clients: the normal client\'s p99 under 50 ms in every phase (worst phase)', value: hostile?.medians['worstNormalP99Ms'] ?? null, bound: 50, unit: ' ms', source: hostile?.file ?? 'hostile' },
+  { goal: 'Hostile clients: daemon + runners peak RSS under 1 GB in every phase (worst phase)', value: hostile?.medians['worstPeakRssMb'] ?? null, bound: 1024, unit: ' MB', source: hostile?.file ?? 'hostile' },
+  { goal: 'Hostile clients: no normal client call refused (calls failed, worst round)', value: hostile === null ? null : Math.max(...(hostile.rounds['normalRefused'] ?? [NaN])), bound: 0, unit: '', source: hostile?.file ?? 'hostile' },
   { goal: 'Against serverless-offline: ≥ 10× lower p50', value: ratio(peers, 'serverlessOfflineP50us', 'lambdadP50us'), bound: 10, atLeast: true, unit: '×', source: peers?.file ?? 'npm run bench:peers' },
   { goal: 'Against serverless-offline: ≥ 10× the throughput (32 in flight)', value: ratio(peers, 'lambdadRps', 'serverlessOfflineRps'), bound: 10, atLeast: true, unit: '×', source: peers?.file ?? 'npm run bench:peers' },
 ];
