@@ -149,8 +149,11 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     if (host.versionKey !== null && byVersion.get(host.versionKey) === host) byVersion.delete(host.versionKey);
   }
 
+  let closed = false;
   const factory = {
     start(shape: ContextShape, versionKey: string | null, onDeath: Parameters<ContextFactory['start']>[2]) {
+      // A runner started after close() would outlive the daemon (and, frozen, survive its SIGKILL).
+      if (closed) throw new Error('runner processes are closed');
       const existing = versionKey === null ? undefined : byVersion.get(versionKey);
       let host = existing !== undefined && existing.runner.alive && existing.shape.memoryMb === shape.memoryMb && existing.shape.tmpMb === shape.tmpMb ? existing : undefined;
       if (host === undefined) {
@@ -164,6 +167,7 @@ export function processContexts(options: ProcessContextsOptions): ContextFactory
     },
     servesVersion: (versionKey: string) => byVersion.get(versionKey)?.runner.alive === true,
     async close() {
+      closed = true;
       const exits = [...running].map((runner) => {
         runner.kill();
         return runner.exited;
