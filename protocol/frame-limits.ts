@@ -14,8 +14,8 @@ export const FRAME_LIMITS = Object.freeze({
   maxValues: 100_000,
   /**
    * Containers open at once (msgpack maps and arrays; protobuf messages and groups). The schema nests at
-   * most six deep (request, operation input, a member, a map and its value); 32 leaves room and keeps a
-   * decoder that recurses far from the end of the stack.
+   * most six deep (a PutNetwork request: the request, its input, the subnets, a subnet, its routes, a
+   * route); 32 leaves room and keeps a decoder that recurses far from the end of the stack.
    */
   maxDepth: 32,
 });
