@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { strToU8, zipSync } from 'fflate';
@@ -111,10 +112,25 @@ let harness: TestDaemon;
 let url: string;
 let steady: LambdadClient;
 
-/** Live execution contexts (idle and busy) as /metrics counts them. */
-async function liveContexts(): Promise<number> {
-  const scrape = parsePrometheus(await (await fetch(`${harness.daemon.url}/metrics`)).text());
-  return scrape.samples.filter((sample) => sample.name === 'lambda_execution_environments' && sample.labels.state !== 'spare').reduce((total, sample) => total + sample.value, 0);
+/** The daemon's /metrics, on a connection of its own (a kept-alive one may be closed under the request). */
+function scrapeMetrics(): Promise<ReturnType<typeof parsePrometheus>> {
+  return new Promise((resolve, reject) => {
+    get(`${harness.daemon.url}/metrics`, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(parsePrometheus(body)));
+      response.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+/** Execution contexts in a state, or live ones (idle and busy), as /metrics counts them. */
+async function contexts(state?: 'busy'): Promise<number> {
+  const { samples } = await scrapeMetrics();
+  return samples
+    .filter((sample) => sample.name === 'lambda_execution_environments' && (state === undefined ? sample.labels.state !== 'spare' : sample.labels.state === state))
+    .reduce((total, sample) => total + sample.value, 0);
 }
 
 /** A round of real work on the well-behaved connection: must keep succeeding whatever the others do. */
@@ -282,10 +298,7 @@ describe('a client that does not read', () => {
     for (let id = 1; id <= INVOCATIONS; id++) reader.ws.send(msgpackCodec.encodeRequest({ id, Invoke: { FunctionName: FUNCTION, Payload: event({ bytes: RESULT_BYTES, ms: 200 }) } }));
     // Every invocation has finished once the contexts are idle again.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await expect.poll(async () => {
-      const scrape = parsePrometheus(await (await fetch(`${harness.daemon.url}/metrics`)).text());
-      return scrape.samples.find((sample) => sample.name === 'lambda_execution_environments' && sample.labels.state === 'busy')?.value;
-    }, { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => contexts('busy'), { timeout: 30_000 }).toBe(0);
     await steadyRound();
     reader.ws.resume();
     const closed = await reader.untilClose();
@@ -308,13 +321,19 @@ describe('a client that does not read', () => {
 describe('requests in flight on one connection', () => {
   it(`runs at most ${FLOW_LIMITS.maxInFlight} of 5,000 pipelined invocations at once, and answers every one`, async () => {
     const INVOCATIONS = 5_000;
-    const before = await liveContexts();
+    const before = await contexts();
     const connection = await Connection.open(url);
     // All at once: the daemon reads them as fast as the cap lets it.
     for (let id = 1; id <= INVOCATIONS; id++) connection.ws.send(msgpackCodec.encodeRequest({ id, Invoke: { FunctionName: FUNCTION, Payload: event({ ms: 20 }) } }));
 
     let most = before;
-    const sampling = setInterval(() => void liveContexts().then((live) => (most = Math.max(most, live))), 100);
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        most = Math.max(most, await contexts());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
     const answered = new Set<number>();
     const failures: string[] = [];
     try {
@@ -326,10 +345,11 @@ describe('requests in flight on one connection', () => {
         answered.add(answer.id);
       }
     } finally {
-      clearInterval(sampling);
+      sampling = false;
+      await sampler;
     }
     connection.ws.terminate();
-    most = Math.max(most, await liveContexts());
+    most = Math.max(most, await contexts());
     expect(failures).toEqual([]);
     console.log(`${INVOCATIONS} pipelined invocations on one connection: ${most - before} execution contexts at most`);
     // Every context this flood made is still warm: none beyond the cap were ever made for it.
