@@ -7,6 +7,8 @@ import { Packr } from 'msgpackr';
 import protobuf from 'protobufjs';
 import { DESCRIPTOR } from './generated/descriptor.js';
 import type { Operation, Request, ServerMessage } from './generated/types.js';
+import { scanMsgpack } from './msgpack-scan.js';
+import { boundedReader, ProtobufLimitExceeded, requestIdBefore } from './protobuf-bounds.js';
 
 export const SUBPROTOCOLS = Object.freeze({ msgpack: 'lambdad.v1.msgpack', protobuf: 'lambdad.v1.protobuf' } as const);
 export type Subprotocol = (typeof SUBPROTOCOLS)[keyof typeof SUBPROTOCOLS];
@@ -125,6 +127,9 @@ export const msgpackCodec: Codec = Object.freeze({
   subprotocol: SUBPROTOCOLS.msgpack,
   encodeRequest: (request: Request) => packr.pack(request),
   decodeRequest(frame: Uint8Array) {
+    // Bounded before msgpackr builds anything: values, depth, no extension types (protocol/README.md).
+    const refusal = scanMsgpack(frame);
+    if (refusal !== null) throw new FrameError('SerializationException', refusal.kind === 'limit' ? refusal.message : `The frame is not msgpack: ${refusal.message}`, refusal.requestId);
     let value: unknown;
     try {
       value = packr.unpack(frame);
@@ -144,8 +149,9 @@ export const protobufCodec: Codec = Object.freeze({
     let value: unknown;
     try {
       // Absent stays absent in a request: proto3 cannot tell an empty list from a missing one.
-      value = RequestType.toObject(RequestType.decode(frame), { longs: Number });
+      value = RequestType.toObject(RequestType.decode(boundedReader(frame)), { longs: Number });
     } catch (error) {
+      if (error instanceof ProtobufLimitExceeded) throw new FrameError('SerializationException', error.message, requestIdBefore(frame, error.position));
       throw new FrameError('SerializationException', `The frame is not a protobuf Request: ${(error as Error).message}`, null);
     }
     return checkRequest(value);

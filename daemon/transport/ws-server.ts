@@ -1,7 +1,7 @@
 /**
  * The WebSocket adapter: `/ws` on the daemon's port. Decodes a frame, calls one handler, encodes the result
- * or the error. Many requests are in flight per connection and answered as they finish. A reader that does
- * not keep up stops being read from, so the daemon never buffers without bound.
+ * or the error. Many requests are in flight per connection and answered as they finish, within the bounds
+ * of ws-flow.ts.
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,17 +15,13 @@ import type { LambdaService } from '../service.js';
 import { httpError } from './http-errors.js';
 import { fromLoopback } from './loopback.js';
 import { HANDLERS, type Session } from './protocol-handlers.js';
+import { ConnectionFlow } from './ws-flow.js';
 import type { Authorizer } from '../sessions/authorization.js';
 import { OWNER, type Caller, type SigV4Verifier } from './sigv4.js';
 
 const WS_PATH = '/ws';
 /** Room for the envelope around the largest message, a 50 MB zip. */
 const MAX_FRAME_BYTES = LIMITS.zippedCodeMaxBytes + 64 * 1024;
-/** Past this much unsent output, stop reading the connection until the reader catches up. */
-const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
-const SEND_LOW_WATER_BYTES = 1024 * 1024;
-/** Requests one connection may have running before it is no longer read from. */
-const MAX_IN_FLIGHT = 1024;
 
 export function toRequestError(error: unknown): RequestError {
   if (error instanceof LambdaError) {
@@ -83,44 +79,17 @@ export class ProtocolServer {
     this.#wss.close();
   }
 
-  /** `socket` is the connection under `ws`: its writes are held back within a turn of the event loop. */
+  /** `socket` is the connection under `ws`. */
   #serve(ws: WebSocket, socket: Duplex, caller: Caller): void {
     const codec: Codec = ws.protocol === '' ? msgpackCodec : CODECS[ws.protocol as keyof typeof CODECS];
     const subscriptions = new Map<number, () => void>();
-    let inFlight = 0;
-    let paused = false;
-
-    const updateFlow = (): void => {
-      const tooMuch = inFlight >= MAX_IN_FLIGHT || ws.bufferedAmount > SEND_HIGH_WATER_BYTES;
-      if (tooMuch && !paused) ws.pause();
-      else if (paused && inFlight < MAX_IN_FLIGHT && ws.bufferedAmount < SEND_LOW_WATER_BYTES) ws.resume();
-      else return;
-      paused = !paused;
-    };
-    // Answers that finish in the same turn of the event loop (many, under load) leave in one write: one
-    // system call instead of one each.
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      socket.uncork();
-    };
-    const send = (message: ServerMessage): void => {
-      if (ws.readyState !== ws.OPEN) return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        setImmediate(uncork);
-      }
-      ws.send(codec.encodeServerMessage(message));
-      updateFlow();
-    };
-    socket.on('drain', updateFlow);
+    const send = (message: ServerMessage): void => flow.send(codec.encodeServerMessage(message));
     const session: Session = {
       fromLocalClient: fromLoopback(socket as Socket),
       follow: (subscription, functionName, filterPattern) => {
         const { logGroupName, stop } = this.#service.tailLogs(functionName, (event) => {
           // A follower that cannot keep up loses events rather than growing the daemon's buffers.
-          if (ws.bufferedAmount > SEND_HIGH_WATER_BYTES) return;
+          if (!flow.keepingUp) return;
           send({ push: { subscription, LogEvent: { LogGroupName: logGroupName, LogStreamName: event.logStreamName, Timestamp: event.timestamp, Message: event.message } } });
         }, filterPattern);
         subscriptions.get(subscription)?.();
@@ -133,11 +102,7 @@ export class ProtocolServer {
       },
     };
 
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) {
-        ws.close(1003, 'lambdad speaks binary frames only');
-        return;
-      }
+    const start = (data: Buffer): Promise<void> | void => {
       let id: number;
       let operation: Operation;
       let input: unknown;
@@ -148,24 +113,36 @@ export class ProtocolServer {
         input = (decoded.request as unknown as Record<string, unknown>)[operation];
       } catch (error) {
         if (error instanceof FrameError && error.requestId !== null) send({ response: { id: error.requestId, Error: toRequestError(error) } });
-        else ws.close(1007, 'unreadable frame');
+        else flow.close(1007, 'unreadable frame');
         return;
       }
-      inFlight += 1;
-      updateFlow();
       const handler = HANDLERS[operation] as (service: LambdaService, input: unknown, session: Session, id: number) => unknown;
-      new Promise((resolve) => {
+      let output: unknown;
+      try {
         if (caller.kind === 'role') this.#authorizer.authorize(caller.session, operation, (input as { FunctionName?: string } | undefined)?.FunctionName);
-        resolve(handler(this.#service, input, session, id));
-      })
-        .then(
-          (output) => send({ response: { id, [operation]: output } }),
-          (error: unknown) => send({ response: { id, Error: toRequestError(error) } }),
-        )
-        .finally(() => {
-          inFlight -= 1;
-          updateFlow();
-        });
+        output = handler(this.#service, input, session, id);
+      } catch (error) {
+        send({ response: { id, Error: toRequestError(error) } });
+        return;
+      }
+      // An answer at hand leaves now, so that the next frame starts only if the output has room for it.
+      if (!(output instanceof Promise)) {
+        send({ response: { id, [operation]: output } });
+        return;
+      }
+      return output.then(
+        (result) => send({ response: { id, [operation]: result } }),
+        (error: unknown) => send({ response: { id, Error: toRequestError(error) } }),
+      );
+    };
+    const flow = new ConnectionFlow(ws, socket, start);
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        flow.close(1003, 'lambdad speaks binary frames only');
+        return;
+      }
+      flow.receive(data);
     });
     ws.on('close', () => {
       for (const stop of subscriptions.values()) stop();
