@@ -25,6 +25,7 @@ import { FrameError, msgpackCodec, protobufCodec, type Codec } from '../../dist/
 import { ERRORS } from '../../dist/daemon/errors.js';
 import { LIMITS } from '../../dist/daemon/limits.js';
 import { FIXTURES, ROLE, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { mix, Random } from '../helpers/random.js';
 
 const FRAMES = 10_000;
 /** Connections sending fuzz frames at once; even lanes speak msgpack, odd ones protobuf. */
@@ -43,54 +44,6 @@ const STEADY = 'fuzz-steady';
 const COUNTER_ZIP = zipSync({ 'counter.js': [readFileSync(`${FIXTURES}/behaviours/counter.js`), { mtime: new Date(2020, 0, 1) }] });
 const MSGPACK = 'lambdad.v1.msgpack';
 const PROTOBUF = 'lambdad.v1.protobuf';
-
-// ---------------------------------------------------------------------------------------------------------
-// A small seeded PRNG (mulberry32), one stream per frame.
-
-function mix(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be59b, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-class Random {
-  #state: number;
-
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.#state ^ (this.#state >>> 15), 1 | this.#state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(below: number): number {
-    return Math.floor(this.next() * below);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-
-  bytes(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.int(256);
-    return out;
-  }
-
-  /** Mostly small lengths, sometimes larger ones. */
-  length(max: number): number {
-    return this.chance(0.8) ? this.int(Math.min(max, 48)) : this.int(max);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Frame generation.
@@ -359,9 +312,8 @@ function generate(index: number, random: Random, codec: Codec): Frame {
       return frame([...msgpackPrefix(random, operation(), random.pick(['FunctionName', 'Payload', 'Code', 'Environment', 'Zzz'])), ...hugeMsgpackHeader(random)]);
     }
     case 'deep-nesting': {
-      // msgpackr decodes by recursion, so the JavaScript stack is the limit (about 4,400 levels): depths stay
-      // well clear of it on either side, so that this process and the daemon agree on every frame.
-      const depth = random.pick([10, 100, 1_000, 2_000, 20_000, 50_000, 100_000]);
+      // Frames nest at most 32 deep (protocol/frame-limits.ts): depths on both sides of it, and far past it.
+      const depth = random.pick([10, 31, 32, 33, 100, 1_000, 20_000, 100_000]);
       if (!isMsgpack) {
         // Nested groups of an unknown field (decoders recurse into groups), or nested length-delimited ones.
         const field = random.pick([1, 13, 99, 5000]);
