@@ -165,7 +165,9 @@ describe('execution contexts follow the account limit', () => {
 describe('weighted aliases', () => {
   let harness: TestDaemon;
   beforeAll(async () => {
-    harness = await startDaemon();
+    // Routing is the subject, not isolation: in a runner, a 128 MB function's CPU share (7% of a vCPU, as on
+    // Lambda) would spread its 10,000 calls over minutes.
+    harness = await startDaemon({ isolation: 'thread' });
   });
   afterAll(async () => harness.stop());
 
