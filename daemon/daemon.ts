@@ -116,6 +116,7 @@ export class Daemon {
       keepWarmMs: config.keepWarmMs,
       spareWorkers: config.spareWorkers,
       maxContexts,
+      accountConcurrency: config.accountConcurrency,
       ...(tracing.daemonAddress === null ? {} : { xrayDaemonAddress: tracing.daemonAddress }),
       network: (target) => ({ placement: network.placement(vpcOf(target), exempt), connectTimeoutMs: config.vpcConnectTimeoutMs }),
       clock,

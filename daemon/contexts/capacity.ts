@@ -78,6 +78,19 @@ export function pressureOf(maxContexts: number, keepWarmMs: number): Pressure {
   };
 }
 
+/** Of a host-bound cap, one part in this many is kept from any one function version for the others. */
+const KEPT_FOR_OTHERS_DIVISOR = 10;
+
+/**
+ * Contexts one function version may hold. Where the host holds fewer contexts than the account may run, a burst
+ * of one function could otherwise take every one (and keep them while its answers wait for a slow reader):
+ * a tenth is kept for the others. Where the account's concurrency is the bound, one function may use it all,
+ * as on AWS.
+ */
+export function versionMaxOf(maxContexts: number, accountConcurrency: number): number {
+  return maxContexts < accountConcurrency ? maxContexts - Math.floor(maxContexts / KEPT_FOR_OTHERS_DIVISOR) : maxContexts;
+}
+
 /** The 429 of an invocation that needs a new context when every one the host holds is busy or provisioned. */
 export function hostFull(): LambdaError {
   return new LambdaError('TooManyRequestsException', 'Rate Exceeded.', { Reason: HOST_FULL_REASON });

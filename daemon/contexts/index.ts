@@ -10,7 +10,7 @@ import type { Clock, Ids } from '../clock.js';
 import { LIMITS } from '../limits.js';
 import { SESSION_RENEW_MARGIN_MS } from '../sessions/index.js';
 import type { InvokeTarget } from '../registry/index.js';
-import { hostFull, pressureOf, type Pressure } from './capacity.js';
+import { hostFull, pressureOf, versionMaxOf, type Pressure } from './capacity.js';
 import { functionEnvironment, logStreamName } from './environment.js';
 import { ContextState, type ExecutionContext, type FunctionPaths, type ResetSandbox, type RunReport } from './execution-context.js';
 import type { ContextBinding, LogRecord, NetworkBinding } from './messages.js';
@@ -72,6 +72,8 @@ export interface ContextsOptions {
    * live contexts stay within it too; while more than half of it serve functions, idle ones are reaped early.
    */
   readonly maxContexts: number;
+  /** Invocations the account may run at once: where maxContexts is lower, one version holds at most 90 % of it. */
+  readonly accountConcurrency: number;
   /** `host:port` of the X-Ray daemon functions send segments to; unset when tracing is off. */
   readonly xrayDaemonAddress?: string;
   /** Where a function sits in the network, and how long a blocked connection hangs: its contexts enforce it. */
@@ -171,8 +173,13 @@ export class ExecutionContexts {
   readonly #live = new Set<ExecutionContext>();
   /** Contexts taken for a function version (starting, idle, busy or provisioned): what `maxContexts` bounds. */
   readonly #serving = new Set<ExecutionContext>();
+  /** The version each serving context was claimed for (known before it is initialised), and how many each holds. */
+  readonly #claimedFor = new Map<ExecutionContext, string>();
+  readonly #heldByVersion = new Map<string, number>();
   /** Above how many serving contexts idle ones are reaped early, and after how long. */
   readonly #pressure: Pressure;
+  /** Contexts one function version may hold (a share of the cap). */
+  readonly #versionMax: number;
   /** Provisioned-concurrency configs by their id, and their idle contexts by function version. */
   readonly #provisionings = new Map<string, Provisioning>();
   readonly #provisionedIdle = new Map<string, WarmContext[]>();
@@ -194,6 +201,7 @@ export class ExecutionContexts {
     if (!Number.isSafeInteger(options.maxContexts) || options.maxContexts < 1) throw new RangeError(`maxContexts must be a positive integer, got ${options.maxContexts}`);
     this.#options = options;
     this.#pressure = pressureOf(options.maxContexts, options.keepWarmMs);
+    this.#versionMax = versionMaxOf(options.maxContexts, options.accountConcurrency);
   }
 
   /** Starts spare contexts of the given shapes. */
@@ -224,9 +232,9 @@ export class ExecutionContexts {
       expiresAt = warm.expiresAt;
     } else {
       // A new context is about to serve a function: at the cap, the longest idle one makes room, or the host is full.
-      if (!this.#makeRoom()) throw hostFull();
+      if (!this.#makeRoom(versionKey)) throw hostFull();
       const shape = shapeOf(configuration);
-      const spare = this.#options.factory.servesVersion(versionKey) ? undefined : this.#takeSpare(shape);
+      const spare = this.#options.factory.servesVersion(versionKey) ? undefined : this.#takeSpare(shape, versionKey);
       if (spare !== undefined) {
         context = spare;
       } else {
@@ -395,8 +403,8 @@ export class ExecutionContexts {
     const { target } = provisioning;
     const { configuration } = target;
     const shape = shapeOf(configuration);
-    if (!this.#makeRoom()) throw new Error(`lambdad holds at most ${this.#options.maxContexts} execution contexts on this host (--max-contexts), and none is idle`);
-    const context = this.#takeSpare(shape) ?? (await this.#startContext(shape, provisioning.versionKey));
+    if (!this.#makeRoom(provisioning.versionKey)) throw new Error(`lambdad holds at most ${this.#options.maxContexts} execution contexts on this host (--max-contexts), and none is idle`);
+    const context = this.#takeSpare(shape, provisioning.versionKey) ?? (await this.#startContext(shape, provisioning.versionKey));
     this.#scheduleRefill(shape);
     await this.#adoptResetSandbox(provisioning.versionKey, context);
     const paths = await this.#enter(context, provisioning.versionKey, target);
@@ -457,10 +465,13 @@ export class ExecutionContexts {
   }
 
   /**
-   * Room for one more context serving a function: at the cap, the warm context idle the longest ends, whichever
-   * function it serves. False when every context is busy or provisioned: the host is full.
+   * Room for one more context serving `versionKey`: within its version's share of the cap, and at the cap by
+   * ending the warm context idle the longest, whichever function it serves. False when the version holds its
+   * share, or every context is busy or provisioned: the host is full for it.
    */
-  #makeRoom(): boolean {
+  #makeRoom(versionKey: string): boolean {
+    // One version holds at most its share of the cap: the rest is kept for other functions.
+    if ((this.#heldByVersion.get(versionKey) ?? 0) >= this.#versionMax) return false;
     if (this.#serving.size < this.#options.maxContexts) return true;
     let oldest: { key: string; list: WarmContext[] } | null = null;
     for (const [key, list] of this.#warm) {
@@ -474,15 +485,17 @@ export class ExecutionContexts {
   }
 
   /** A ready spare of `shape`, now counted as serving; must follow #makeRoom in the same turn. */
-  #takeSpare(shape: ContextShape): ExecutionContext | undefined {
+  #takeSpare(shape: ContextShape, versionKey: string): ExecutionContext | undefined {
     const spare = this.#spares.get(shapeKey(shape))?.shift();
-    if (spare !== undefined) this.#serve(spare);
+    if (spare !== undefined) this.#serve(spare, versionKey);
     return spare;
   }
 
-  /** Counts `context` against the cap; one that brings pressure has the reaper come for the contexts idle already. */
-  #serve(context: ExecutionContext): void {
+  /** Counts `context` against the cap and its version's share; one that brings pressure has the reaper come for the contexts idle already. */
+  #serve(context: ExecutionContext, versionKey: string): void {
     this.#serving.add(context);
+    this.#claimedFor.set(context, versionKey);
+    this.#heldByVersion.set(versionKey, (this.#heldByVersion.get(versionKey) ?? 0) + 1);
     if (this.#underPressure()) this.#armReaper();
   }
 
@@ -637,7 +650,7 @@ export class ExecutionContexts {
     if (versionKey !== null && this.#live.size >= this.#options.maxContexts) this.#dropSpare();
     const context = this.#options.factory.start(shape, versionKey, (dead, reset) => this.#forget(dead, reset));
     this.#live.add(context);
-    if (versionKey !== null) this.#serve(context);
+    if (versionKey !== null) this.#serve(context, versionKey);
     await context.warmUp();
     if (this.#closed) {
       // close() ran while this thread was starting.
@@ -652,6 +665,13 @@ export class ExecutionContexts {
     if (reset !== null) this.#keepResetSandbox(dead.versionKey, reset);
     this.#live.delete(dead);
     this.#serving.delete(dead);
+    const claimedFor = this.#claimedFor.get(dead);
+    if (claimedFor !== undefined) {
+      this.#claimedFor.delete(dead);
+      const held = this.#heldByVersion.get(claimedFor)! - 1;
+      if (held === 0) this.#heldByVersion.delete(claimedFor);
+      else this.#heldByVersion.set(claimedFor, held);
+    }
     for (const provisioning of this.#provisionings.values()) {
       if (!provisioning.contexts.delete(dead)) continue;
       const idle = this.#provisionedIdle.get(provisioning.versionKey);

@@ -10,10 +10,12 @@ const MiB = 1024 * 1024;
 
 export const FLOW_LIMITS = Object.freeze({
   /**
-   * Requests of one connection running at once; the rest wait unread in the socket. A quarter of the
-   * default account concurrency (1,000), so that one connection cannot take every execution context.
+   * Requests of one connection running at once; the rest wait unread in the socket. As many as an HTTP
+   * client's connection pool holds, so that one connection takes a small share of the account concurrency
+   * (1,000) and of the host's execution contexts, and its running requests' answers (at most 6 MiB each)
+   * stay within sendMaxBytes.
    */
-  maxInFlight: 256,
+  maxInFlight: 32,
   /** Past this much unsent output, the connection's requests are no longer read or started... */
   sendHighWaterBytes: 8 * MiB,
   /** ...until it is back under this. */

@@ -1,7 +1,7 @@
 /** The host's capacity for execution contexts: the default cap from memory, and when pressure begins. */
 import { totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { availableMemoryBytes, CONTEXT_COST_BYTES, CONTEXTS_FLOOR, contextsForHost, hostFull, pressureOf } from '../../dist/daemon/contexts/capacity.js';
+import { availableMemoryBytes, CONTEXT_COST_BYTES, CONTEXTS_FLOOR, contextsForHost, hostFull, pressureOf, versionMaxOf } from '../../dist/daemon/contexts/capacity.js';
 
 const GIB = 1024 ** 3;
 
@@ -45,6 +45,15 @@ describe('pressureOf', () => {
     expect(pressureOf(1000, 600_000)).toEqual({ floor: 500, idleMs: 30_000 });
     expect(pressureOf(5, 86_400_000)).toEqual({ floor: 3, idleMs: 30_000 });
     expect(pressureOf(1, 1000)).toEqual({ floor: 1, idleMs: 50 });
+  });
+});
+
+describe('versionMaxOf', () => {
+  it('keeps a tenth of a host-bound cap from any one version, and none of an account-bound one', () => {
+    expect(versionMaxOf(480, 1000)).toBe(432);
+    expect(versionMaxOf(10, 1000)).toBe(9);
+    expect(versionMaxOf(4, 1000)).toBe(4);
+    expect(versionMaxOf(1000, 1000)).toBe(1000);
   });
 });
 

@@ -188,3 +188,27 @@ describe('the default', () => {
     }
   });
 });
+
+describe('--max-contexts 10: a burst of one function leaves room for the others', () => {
+  let harness: TestDaemon;
+  beforeAll(async () => {
+    harness = await startDaemon({ isolation: 'thread', 'max-contexts': '10' });
+  });
+  afterAll(async () => harness.stop());
+
+  it('gives one function at most 9 of the 10 contexts; another function still starts while it holds them', async () => {
+    create(harness, 'greedy');
+    create(harness, 'modest');
+    const burst = Array.from({ length: 20 }, () =>
+      harness.daemon.service.invoke({ functionName: 'greedy', payload: event({ ms: 2000 }) }).then(
+        () => 'ran',
+        (error) => `${error.code} ${error.details?.Reason}`,
+      ),
+    );
+    await sleep(300);
+    expect(await coldStart(harness, 'modest', 0)).toBe(true);
+    const outcomes = await Promise.all(burst);
+    expect(outcomes.filter((outcome) => outcome === 'ran')).toHaveLength(9);
+    expect(outcomes.filter((outcome) => outcome !== 'ran')).toEqual(Array(11).fill(`TooManyRequestsException ${REASON}`));
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The WebSocket protocol's bounds against a real daemon (protocol/README.md, "Limits"): a frame is refused
- * by its structure before it is decoded (values, depth, extension types), one connection runs at most 256
+ * by its structure before it is decoded (values, depth, extension types), one connection runs at most 32
  * requests at once, and a client that does not read its responses holds a bounded amount of the daemon's
  * memory and is closed (1008). Each attack runs while a well-behaved client keeps being served.
  */
