@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- hostile [--isolation=thread] [--rounds=N] [--seconds=S] [--phases=a,b]`: a normal client
+ * `npm run bench -- hostile [--isolation=thread] [--max-contexts=N] [--rounds=N] [--seconds=S] [--phases=a,b]`: a normal client
  * against attackers. Each phase starts its own daemon (`lambdad start`, its own process, SigV4 with the
  * credentials it makes in its data directory, `process` isolation unless told), creates a no-op function, and
  * runs the normal client (bench/hostile-normal.ts: signed no-op Invokes one at a time through the AWS SDK over
@@ -39,6 +39,8 @@ const { values: options } = parseArgs({
     seconds: { type: 'string', default: '12' },
     phases: { type: 'string', default: 'baseline,uploads,idle,flood,slow-readers' },
     'rss-abort-mb': { type: 'string', default: '6144' },
+    /** The daemon's --max-contexts: `auto` follows this host's memory; a number plays a smaller host. */
+    'max-contexts': { type: 'string', default: 'auto' },
     from: { type: 'string' },
   },
 });
@@ -73,7 +75,7 @@ const PHASES: Readonly<Record<string, { label: string; attackers: readonly Attac
 };
 const asked = options.phases.split(',');
 if (!['process', 'thread'].includes(ISOLATION) || asked.some((phase) => PHASES[phase] === undefined) || !(ROUNDS >= 1 && ROUNDS <= 10) || !(PHASE_MS >= 1_000 && PHASE_MS <= 120_000) || !(RSS_ABORT_MB >= 1_024)) {
-  process.stderr.write(`usage: hostile [--isolation=process|thread] [--rounds=1…10] [--seconds=1…120] [--phases=${Object.keys(PHASES).join(',')}] [--rss-abort-mb=≥1024] [--from=<a saved report>]\n`);
+  process.stderr.write(`usage: hostile [--isolation=process|thread] [--rounds=1…10] [--seconds=1…120] [--phases=${Object.keys(PHASES).join(',')}] [--rss-abort-mb=≥1024] [--max-contexts=auto|N] [--from=<a saved report>]\n`);
   process.exit(2);
 }
 
@@ -184,7 +186,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** One phase on a daemon of its own: the normal client's figures, the attackers', and the daemon's peaks. */
 async function runPhase(phase: string): Promise<Figures> {
-  const daemon = await startDaemonProcess(['--isolation', ISOLATION, '--code-roots', BENCH]);
+  const daemon = await startDaemonProcess(['--isolation', ISOLATION, '--code-roots', BENCH, '--max-contexts', options['max-contexts']]);
   const sampler = new Sampler(daemon.pid);
   running.daemons.set(daemon, sampler);
   const children: Child[] = [];
@@ -289,4 +291,4 @@ try {
 }
 
 process.stdout.write(`\n${ISOLATION} isolation, ${ROUNDS} round(s) of ${PHASE_MS / 1000} s phases, medians of the rounds (0 refused: in every round):\n${verdictTable(rounds)}\n`);
-writeReport(ISOLATION === 'process' ? 'hostile' : 'hostile_thread', { isolation: ISOLATION, rounds: ROUNDS, phaseSeconds: PHASE_MS / 1000, phases: asked, normal: NORMAL, attacks: Object.fromEntries(asked.map((phase) => [phase, PHASES[phase]!.attackers])), goals: GOALS, rssAbortMb: RSS_ABORT_MB }, rounds);
+writeReport(`hostile${ISOLATION === 'process' ? '' : '_thread'}${options['max-contexts'] === 'auto' ? '' : `_contexts${options['max-contexts']}`}`, { isolation: ISOLATION, maxContexts: options['max-contexts'], rounds: ROUNDS, phaseSeconds: PHASE_MS / 1000, phases: asked, normal: NORMAL, attacks: Object.fromEntries(asked.map((phase) => [phase, PHASES[phase]!.attackers])), goals: GOALS, rssAbortMb: RSS_ABORT_MB }, rounds);
