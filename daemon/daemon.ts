@@ -143,7 +143,7 @@ export class Daemon {
     http.route(CODE_PATH, (request, response) => codeLinks.handle(request, response));
     const verifier = config.auth === 'sigv4' ? new SigV4Verifier(daemonCredentials(config), config.region, clock, sessions) : null;
     const authorizer = new Authorizer(config.region, config.accountId, sessions);
-    if (metrics !== null) http.route(METRICS_PATH, metricsEndpoint(metrics, verifier, config.metricsAuth === 'sigv4'));
+    if (metrics !== null) http.route(METRICS_PATH, metricsEndpoint(metrics, verifier, config.metricsAuth === 'sigv4', markAuthenticated));
     const protocol = new ProtocolServer(service, verifier, authorizer);
     protocol.attach(http.server, markAuthenticated);
     const rest = new RestApi(service, verifier, authorizer, ids, markAuthenticated);

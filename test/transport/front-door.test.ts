@@ -8,7 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, get as httpGet, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -307,6 +307,38 @@ describe('connection limits: nothing to shed', () => {
     await settle(100);
     expect((await fetch(`${harness.daemon.url}/healthz`)).status).toBe(200);
     for (const ws of sockets) ws.close();
+  });
+});
+
+describe('connection limits: a signed scrape', () => {
+  let harness: TestDaemon;
+  beforeAll(async () => {
+    harness = await startDaemon({ auth: 'sigv4', 'metrics-auth': 'sigv4', 'max-connections-per-address': '2' });
+  });
+  afterAll(async () => harness.stop());
+
+  it('keeps the connection of a signed /metrics scrape while idle connections of its address are shed', async () => {
+    const url = new URL(`${harness.daemon.url}/metrics`);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const scraped = await new Promise<{ status: number; socket: Socket }>((resolve, reject) => {
+      void signedHeaders(url.toString(), harness.credentials()).then((headers) => {
+        const request = httpGet(url, { agent, headers }, (response) => {
+          // The agent takes the socket back once the answer has ended.
+          const socket = response.socket as Socket;
+          response.resume();
+          response.once('end', () => resolve({ status: response.statusCode ?? 0, socket }));
+        });
+        request.once('error', reject);
+      }, reject);
+    });
+    expect(scraped.status).toBe(200);
+    // Two idle connections from the same address: the second needs room, and the scrape's connection is not it.
+    const idle = [await idleConnection(Number(url.port)), await idleConnection(Number(url.port))];
+    await settle(200);
+    expect(scraped.socket.destroyed).toBe(false);
+    expect(idle.filter((socket) => socket.destroyed)).toHaveLength(1);
+    for (const socket of idle) socket.destroy();
+    agent.destroy();
   });
 });
 
