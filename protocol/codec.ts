@@ -121,7 +121,8 @@ export function checkOperationInput(operation: Operation, input: Record<string, 
   checkMembers(type, input, null, '');
 }
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+// `undefined` members go as nil (msgpackr's default is an extension type, which frames may not hold).
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', encodeUndefinedAsNil: true });
 
 export const msgpackCodec: Codec = Object.freeze({
   subprotocol: SUBPROTOCOLS.msgpack,

@@ -475,6 +475,8 @@ export class ExecutionContexts {
     if (this.#serving.size < this.#options.maxContexts) return true;
     let oldest: { key: string; list: WarmContext[] } | null = null;
     for (const [key, list] of this.#warm) {
+      // A context that died while idle is still listed (#takeUsable drops such as it meets them): ending it frees nothing.
+      while (list.length > 0 && list[0]!.context.state !== ContextState.Frozen) list.shift();
       // Each list is oldest first.
       if (list.length > 0 && (oldest === null || list[0]!.idleSince < oldest.list[0]!.idleSince)) oldest = { key, list };
     }

@@ -152,7 +152,8 @@ export class ConnectionTable {
     connection.closed = true;
     this.#unmakeSheddable(connection);
     this.#count -= 1;
-    this.#byEndpoint.delete(connection.endpoint);
+    // A new connection from the same address and port may have come before this one's close.
+    if (this.#byEndpoint.get(connection.endpoint) === connection) this.#byEndpoint.delete(connection.endpoint);
     const share = this.#addresses.get(connection.address)!;
     share.count -= 1;
     if (share.count === 0) this.#addresses.delete(connection.address);

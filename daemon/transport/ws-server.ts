@@ -83,7 +83,17 @@ export class ProtocolServer {
   #serve(ws: WebSocket, socket: Duplex, caller: Caller): void {
     const codec: Codec = ws.protocol === '' ? msgpackCodec : CODECS[ws.protocol as keyof typeof CODECS];
     const subscriptions = new Map<number, () => void>();
-    const send = (message: ServerMessage): void => flow.send(codec.encodeServerMessage(message));
+    const send = (message: ServerMessage): void => {
+      let frame: Uint8Array;
+      try {
+        frame = codec.encodeServerMessage(message);
+      } catch {
+        // An answer the codec cannot encode is the daemon's fault, never a crash: a ServiceException under its id.
+        if (message.response === undefined) return;
+        frame = codec.encodeServerMessage({ response: { id: message.response.id, Error: toRequestError(null) } });
+      }
+      flow.send(frame);
+    };
     const session: Session = {
       fromLocalClient: fromLoopback(socket as Socket),
       follow: (subscription, functionName, filterPattern) => {

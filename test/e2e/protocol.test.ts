@@ -119,6 +119,12 @@ describe.each(['msgpack', 'protobuf'] as const)('over %s', (codec) => {
     expect(new Set(results.map((result) => result.RequestId)).size).toBe(256);
   });
 
+  it('takes a member the caller left undefined as absent', async () => {
+    const fn = name('undefined-member');
+    await client.createFunction({ FunctionName: fn, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'counter.handler', Code: { Directory: `${FIXTURES}/behaviours` }, Description: undefined });
+    expect(await client.getFunctionConfiguration({ FunctionName: fn, Qualifier: undefined })).toMatchObject({ FunctionName: fn, Version: '$LATEST' });
+  });
+
   it('gives function errors as results and API errors as typed LambdadErrors', async () => {
     const fn = name('thrower');
     await client.createFunction({ FunctionName: fn, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'failures.thrower', Code: { Directory: `${FIXTURES}/behaviours` } });
