@@ -212,7 +212,8 @@ export class LambdaService {
 
   /** Hot reload of a watched function: $LATEST takes its directory's code, and its warm contexts end. */
   reloadCode(functionName: string): void {
-    const updated = this.#registry.reloadFromDirectory(functionName);
+    // The directory is checked again: a link put in its path since it was given could lead out of the roots.
+    const updated = this.#registry.reloadFromDirectory(functionName, (directory) => this.#codeRoots.resolve(directory, true));
     if (updated !== null) this.#contexts.retire(functionName, 'latest');
   }
 

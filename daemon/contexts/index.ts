@@ -232,7 +232,7 @@ export class ExecutionContexts {
       expiresAt = warm.expiresAt;
     } else {
       // A new context is about to serve a function: at the cap, the longest idle one makes room, or the host is full.
-      if (!this.#makeRoom(versionKey)) throw hostFull();
+      if (this.#makeRoom(versionKey) !== 'room') throw hostFull();
       const shape = shapeOf(configuration);
       const spare = this.#options.factory.servesVersion(versionKey) ? undefined : this.#takeSpare(shape, versionKey);
       if (spare !== undefined) {
@@ -403,7 +403,9 @@ export class ExecutionContexts {
     const { target } = provisioning;
     const { configuration } = target;
     const shape = shapeOf(configuration);
-    if (!this.#makeRoom(provisioning.versionKey)) throw new Error(`lambdad holds at most ${this.#options.maxContexts} execution contexts on this host (--max-contexts), and none is idle`);
+    const room = this.#makeRoom(provisioning.versionKey);
+    if (room === 'share') throw new Error(`one function version holds at most ${this.#versionMax} of the ${this.#options.maxContexts} execution contexts of this host (--max-contexts)`);
+    if (room === 'full') throw new Error(`lambdad holds at most ${this.#options.maxContexts} execution contexts on this host (--max-contexts), and none is idle`);
     const context = this.#takeSpare(shape, provisioning.versionKey) ?? (await this.#startContext(shape, provisioning.versionKey));
     this.#scheduleRefill(shape);
     await this.#adoptResetSandbox(provisioning.versionKey, context);
@@ -466,13 +468,13 @@ export class ExecutionContexts {
 
   /**
    * Room for one more context serving `versionKey`: within its version's share of the cap, and at the cap by
-   * ending the warm context idle the longest, whichever function it serves. False when the version holds its
-   * share, or every context is busy or provisioned: the host is full for it.
+   * ending the warm context idle the longest, whichever function it serves. Not when the version holds its
+   * share ('share'), or every context is busy or provisioned ('full').
    */
-  #makeRoom(versionKey: string): boolean {
+  #makeRoom(versionKey: string): 'room' | 'share' | 'full' {
     // One version holds at most its share of the cap: the rest is kept for other functions.
-    if ((this.#heldByVersion.get(versionKey) ?? 0) >= this.#versionMax) return false;
-    if (this.#serving.size < this.#options.maxContexts) return true;
+    if ((this.#heldByVersion.get(versionKey) ?? 0) >= this.#versionMax) return this.#versionMax < this.#options.maxContexts ? 'share' : 'full';
+    if (this.#serving.size < this.#options.maxContexts) return 'room';
     let oldest: { key: string; list: WarmContext[] } | null = null;
     for (const [key, list] of this.#warm) {
       // A context that died while idle is still listed (#takeUsable drops such as it meets them): ending it frees nothing.
@@ -480,10 +482,10 @@ export class ExecutionContexts {
       // Each list is oldest first.
       if (list.length > 0 && (oldest === null || list[0]!.idleSince < oldest.list[0]!.idleSince)) oldest = { key, list };
     }
-    if (oldest === null) return false;
+    if (oldest === null) return 'full';
     void oldest.list.shift()!.context.destroy();
     if (oldest.list.length === 0) this.#warm.delete(oldest.key);
-    return true;
+    return 'room';
   }
 
   /** A ready spare of `shape`, now counted as serving; must follow #makeRoom in the same turn. */

@@ -205,13 +205,14 @@ export class Registry {
 
   /**
    * Hot reload: $LATEST takes the code now in the function's watched directory. Null when the function is not
-   * watched or its code did not change.
+   * watched or its code did not change. `readable` gives the directory's path as it may be read now (it throws
+   * when the directory may no longer be).
    */
-  reloadFromDirectory(functionName: string): FunctionConfiguration | null {
+  reloadFromDirectory(functionName: string, readable: (directory: string) => string): FunctionConfiguration | null {
     const directory = this.#store.functionExists(functionName) ? this.#store.watchDirectory(functionName) : null;
     if (directory === null) return null;
     const latest = this.#requireVersion(functionName, LATEST_NUMBER);
-    const code = this.#code.prepare({ Directory: directory });
+    const code = this.#code.prepare({ Directory: readable(directory) });
     return code.codeSha256 === latest.codeSha256 ? null : this.#updateCode(latest, code, false, false);
   }
 
