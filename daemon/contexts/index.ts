@@ -19,7 +19,7 @@ import { removeTree } from './scratch.js';
 export type { LogRecord } from './messages.js';
 export type { ExecutionContext } from './execution-context.js';
 export { JOURNAL_LOG_BYTES } from './journal.js';
-export { availableMemoryBytes, contextsForHost, HOST_FULL_REASON } from './capacity.js';
+export { availableMemoryBytes, contextsForHost } from './capacity.js';
 
 /** A refill stops after this many rounds of starting threads, so failing starts cannot loop forever. */
 const REFILL_ROUNDS = 4;

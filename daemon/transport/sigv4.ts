@@ -26,7 +26,7 @@ const UNSIGNED_PAYLOAD_SERVICES: ReadonlySet<SigningService> = new Set<SigningSe
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const CONTENT_SHA256 = 'x-amz-content-sha256';
 /** SHA-256 of no bytes: the payload hash of a request without a body. */
-export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SKEW_MS = 5 * 60 * 1000;
 
@@ -266,7 +266,7 @@ class HeadersChecked implements PendingSignature {
     // The signer takes the payload hash from x-amz-content-sha256 when there is one: the body's hash goes
     // there, and stays out of the canonical headers unless the client signed that header.
     headers[CONTENT_SHA256] = claimed === UNSIGNED_PAYLOAD ? UNSIGNED_PAYLOAD : payloadSha256;
-    const unsignableHeaders = signed.has(CONTENT_SHA256) ? new Set<string>() : new Set([CONTENT_SHA256]);
+    const unsignableHeaders = signed.has(CONTENT_SHA256) ? NOTHING_UNSIGNABLE : CONTENT_SHA256_UNSIGNABLE;
     const query: Record<string, string | string[]> = {};
     for (const [key, value] of url.searchParams) {
       if (claim.expiresSeconds !== undefined && key.startsWith('X-Amz-')) continue;
@@ -290,6 +290,10 @@ class HeadersChecked implements PendingSignature {
     return this.caller;
   }
 }
+
+/** The signer's unsignable headers: none, or the body hash lambdad put in the client's place. */
+const NOTHING_UNSIGNABLE = new Set<string>();
+const CONTENT_SHA256_UNSIGNABLE = new Set([CONTENT_SHA256]);
 
 function signersFor(credentials: Credentials, region: string): Signers {
   const signer = (service: SigningService): SignatureV4 => new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });

@@ -33,16 +33,17 @@ const compiled: readonly CompiledRoute[] = ROUTES.map((route) => ({
     .map((segment) => (segment.startsWith('{') ? { label: segment.slice(1, -1) } : { literal: segment })),
 }));
 
-/** A request's session. Log tails need a connection that stays open: the REST API has none to offer. */
-function restSession(request: IncomingMessage): Session {
-  return {
-    fromLocalClient: fromLoopback(request.socket),
+/** A request's session, by where its client is. Log tails need a connection that stays open: the REST API has none to offer. */
+const restSession = (fromLocalClient: boolean): Session =>
+  Object.freeze({
+    fromLocalClient,
     follow: () => {
       throw new LambdaError('UnknownOperationException', 'Log tails are served over the WebSocket protocol.');
     },
     unfollow: () => undefined,
-  };
-}
+  });
+const LOCAL_SESSION = restSession(true);
+const REMOTE_SESSION = restSession(false);
 
 function match(method: string, path: string, query: URLSearchParams): { route: RestRoute; labels: Record<string, string> } | null {
   const parts = path.split('/').slice(1);
@@ -173,7 +174,7 @@ export class RestApi {
     if (caller.kind === 'role') this.#authorizer.authorize(caller.session, route.operation, (input as { FunctionName?: string }).FunctionName);
     checkOperationInput(route.operation, input);
     const handler = HANDLERS[route.operation] as (service: LambdaService, input: unknown, session: Session, id: number) => unknown;
-    const output = await handler(this.#service, input, restSession(request), 0);
+    const output = await handler(this.#service, input, fromLoopback(request.socket) ? LOCAL_SESSION : REMOTE_SESSION, 0);
     const reply = route.reply(output);
     return reply.headers['x-amzn-requestid'] === undefined ? { ...reply, headers: { ...reply.headers, 'x-amzn-requestid': this.#ids.uuid() } } : reply;
   }
